@@ -1,0 +1,129 @@
+//! [`ParserConfig`]: the parser's limits and options.
+
+/// Limits and options for a [`Parser`](crate::Parser).
+///
+/// The limits bound how much memory a peer can make the parser hold: a line still waiting for
+/// its end is buffered up to [`max_line_len`](ParserConfig::max_line_len) bytes, the data of
+/// an event up to [`max_event_len`](ParserConfig::max_event_len). Past either, the parser
+/// reports a [`ParseError`](crate::error::ParseError), drops the event, skips to the next blank
+/// line and goes on. Whatever the peer sends, the parser holds at most both limits plus the
+/// chunk it was last given.
+///
+/// The defaults are generous: 16 MiB each. Streaming LLM and MCP responses often carry events
+/// of hundreds of KiB, and tool results of several MiB.
+///
+/// # Examples
+///
+/// ```
+/// use ssekit::{Parser, ParserConfig};
+///
+/// let config = ParserConfig::default()
+///     .max_line_len(1 << 20)
+///     .max_event_len(4 << 20)
+///     .comments(true);
+/// let parser = Parser::with_config(config);
+/// assert_eq!(parser.config().max_event_len_limit(), 4 << 20);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct ParserConfig {
+    pub(crate) max_line_len: usize,
+    pub(crate) max_event_len: usize,
+    pub(crate) comments: bool,
+}
+
+/// Default for both [`ParserConfig::max_line_len`] and [`ParserConfig::max_event_len`]:
+/// 16 MiB.
+pub const DEFAULT_LIMIT: usize = 16 * 1024 * 1024;
+
+impl ParserConfig {
+    /// The defaults: 16 MiB per line and per event, comments not reported.
+    ///
+    /// ```
+    /// let c = ssekit::ParserConfig::new();
+    /// assert_eq!(c.max_line_len_limit(), 16 << 20);
+    /// assert!(!c.reports_comments());
+    /// ```
+    #[must_use]
+    pub const fn new() -> ParserConfig {
+        ParserConfig {
+            max_line_len: DEFAULT_LIMIT,
+            max_event_len: DEFAULT_LIMIT,
+            comments: false,
+        }
+    }
+
+    /// Sets the longest line accepted, in bytes without the line ending.
+    ///
+    /// ```
+    /// let c = ssekit::ParserConfig::new().max_line_len(1024);
+    /// assert_eq!(c.max_line_len_limit(), 1024);
+    /// ```
+    #[must_use]
+    pub const fn max_line_len(mut self, bytes: usize) -> ParserConfig {
+        self.max_line_len = bytes;
+        self
+    }
+
+    /// Sets the largest event data accepted, in bytes (the line feeds joining its lines
+    /// included).
+    ///
+    /// ```
+    /// let c = ssekit::ParserConfig::new().max_event_len(1 << 20);
+    /// assert_eq!(c.max_event_len_limit(), 1 << 20);
+    /// ```
+    #[must_use]
+    pub const fn max_event_len(mut self, bytes: usize) -> ParserConfig {
+        self.max_event_len = bytes;
+        self
+    }
+
+    /// Whether the parser reports comment lines as [`Item::Comment`](crate::Item::Comment)
+    /// (off by default; clients use them as heartbeats).
+    ///
+    /// ```
+    /// let c = ssekit::ParserConfig::new().comments(true);
+    /// assert!(c.reports_comments());
+    /// ```
+    #[must_use]
+    pub const fn comments(mut self, report: bool) -> ParserConfig {
+        self.comments = report;
+        self
+    }
+
+    /// The line limit in force.
+    ///
+    /// ```
+    /// assert_eq!(ssekit::ParserConfig::new().max_line_len_limit(), ssekit::config::DEFAULT_LIMIT);
+    /// ```
+    #[must_use]
+    pub const fn max_line_len_limit(&self) -> usize {
+        self.max_line_len
+    }
+
+    /// The event limit in force.
+    ///
+    /// ```
+    /// assert_eq!(ssekit::ParserConfig::new().max_event_len_limit(), ssekit::config::DEFAULT_LIMIT);
+    /// ```
+    #[must_use]
+    pub const fn max_event_len_limit(&self) -> usize {
+        self.max_event_len
+    }
+
+    /// Whether comments are reported.
+    ///
+    /// ```
+    /// assert!(!ssekit::ParserConfig::default().reports_comments());
+    /// ```
+    #[must_use]
+    pub const fn reports_comments(&self) -> bool {
+        self.comments
+    }
+}
+
+impl Default for ParserConfig {
+    fn default() -> ParserConfig {
+        ParserConfig::new()
+    }
+}

@@ -1,0 +1,380 @@
+//! The outgoing [`Event`] and its [`EventBuilder`].
+
+use crate::error::EventError;
+use crate::field::{EventId, EventType};
+use crate::text::Text;
+use alloc::string::String;
+use bytes::Bytes;
+use core::fmt;
+use core::time::Duration;
+
+/// An event for a server to send: data plus an optional type, id, reconnection time and
+/// comment.
+///
+/// Build one with [`Event::new`] (data only, cannot fail) or [`Event::builder`]; encode it
+/// with [`Event::encode`] (into a buffer), [`Event::to_bytes`], or [`Event::into_frame`]
+/// (without copying large data). Fields are written in the order comment, `event`, `id`,
+/// `retry`, `data`, then the blank line that makes the client dispatch the event.
+///
+/// Every byte a client sees is what the caller meant: data is split into one `data:` line per
+/// line (CR, LF and CRLF each end a line, CRLF counting once), so a client's `event.data`
+/// equals the data with CR and CRLF turned into LF, and data can never forge a field or an
+/// event. Event types and ids are validated when set.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use ssekit::Event;
+///
+/// let event = Event::builder()
+///     .event("goal")
+///     .id(17u64)
+///     .retry(Duration::from_secs(3))
+///     .data("Mbappé scores!\n1 - 0")
+///     .build()?;
+/// assert_eq!(
+///     event.to_bytes(),
+///     "event: goal\nid: 17\nretry: 3000\ndata: Mbappé scores!\ndata: 1 - 0\n\n"
+/// );
+/// # Ok::<(), ssekit::error::EventError>(())
+/// ```
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Event {
+    pub(crate) data: Option<Bytes>,
+    pub(crate) event: Option<EventType>,
+    pub(crate) id: Option<EventId>,
+    pub(crate) retry: Option<Duration>,
+    pub(crate) comment: Option<Text>,
+}
+
+impl Event {
+    /// An event that carries only data; as data cannot be invalid, this cannot fail.
+    ///
+    /// Takes `&'static str` and `Bytes` without copying, and `String` or `Vec<u8>` without
+    /// copying their buffer. Data should be UTF-8: a client decodes it as UTF-8 and shows
+    /// invalid bytes as U+FFFD (they cannot break the framing either way).
+    ///
+    /// ```
+    /// let e = ssekit::Event::new("hello");
+    /// assert_eq!(e.to_bytes(), "data: hello\n\n");
+    /// ```
+    #[must_use]
+    pub fn new(data: impl Into<Bytes>) -> Event {
+        Event {
+            data: Some(data.into()),
+            ..Event::default()
+        }
+    }
+
+    /// Starts building an event.
+    ///
+    /// ```
+    /// let e = ssekit::Event::builder().event("ping").data("").build().unwrap();
+    /// assert_eq!(e.to_bytes(), "event: ping\ndata: \n\n");
+    /// ```
+    #[must_use]
+    pub fn builder() -> EventBuilder {
+        EventBuilder {
+            inner: Ok(Event::default()),
+        }
+    }
+
+    /// The event's data, if it has any.
+    ///
+    /// ```
+    /// assert_eq!(ssekit::Event::new("x").data(), Some(&b"x"[..]));
+    /// assert_eq!(ssekit::Event::default().data(), None);
+    /// ```
+    #[must_use]
+    pub fn data(&self) -> Option<&[u8]> {
+        self.data.as_deref()
+    }
+
+    /// The event's type (`event:` field), if set.
+    ///
+    /// ```
+    /// let e = ssekit::Event::builder().event("goal").build().unwrap();
+    /// assert_eq!(e.event_type().unwrap(), "goal");
+    /// ```
+    #[must_use]
+    pub fn event_type(&self) -> Option<&EventType> {
+        self.event.as_ref()
+    }
+
+    /// The event's id, if set.
+    ///
+    /// ```
+    /// let e = ssekit::Event::builder().id("7").build().unwrap();
+    /// assert_eq!(e.id().unwrap(), "7");
+    /// ```
+    #[must_use]
+    pub fn id(&self) -> Option<&EventId> {
+        self.id.as_ref()
+    }
+
+    /// The reconnection time sent with the event, if set.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let e = ssekit::Event::builder().retry(Duration::from_millis(1500)).build().unwrap();
+    /// assert_eq!(e.retry(), Some(Duration::from_millis(1500)));
+    /// ```
+    #[must_use]
+    pub fn retry(&self) -> Option<Duration> {
+        self.retry
+    }
+
+    /// The event's comment, if set (several comments are joined with `\n`).
+    ///
+    /// ```
+    /// let e = ssekit::Event::builder().comment("a").comment("b").build().unwrap();
+    /// assert_eq!(e.comment().unwrap(), "a\nb");
+    /// ```
+    #[must_use]
+    pub fn comment(&self) -> Option<&Text> {
+        self.comment.as_ref()
+    }
+
+    /// Takes the data out of the event, without copying.
+    ///
+    /// ```
+    /// let data = ssekit::Event::new("payload").into_data();
+    /// assert_eq!(data.as_deref(), Some(&b"payload"[..]));
+    /// ```
+    #[must_use]
+    pub fn into_data(self) -> Option<Bytes> {
+        self.data
+    }
+
+    /// Whether the encoded event ends with a blank line: it does when it has any field other
+    /// than a comment. A comment-only event is written as comment lines alone, so that clients
+    /// which treat every blank line as an event see nothing.
+    pub(crate) fn has_fields(&self) -> bool {
+        self.data.is_some() || self.event.is_some() || self.id.is_some() || self.retry.is_some()
+    }
+}
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Event");
+        if let Some(data) = &self.data {
+            match core::str::from_utf8(data) {
+                Ok(s) => d.field("data", &s),
+                Err(_) => d.field("data", data),
+            };
+        }
+        if let Some(t) = &self.event {
+            d.field("event", t);
+        }
+        if let Some(id) = &self.id {
+            d.field("id", id);
+        }
+        if let Some(r) = &self.retry {
+            d.field("retry", r);
+        }
+        if let Some(c) = &self.comment {
+            d.field("comment", c);
+        }
+        d.finish()
+    }
+}
+
+/// Builds an [`Event`]; made by [`Event::builder`].
+///
+/// Like the request builder of the `http` crate, it keeps the first invalid value it is given
+/// and reports it from [`build`](EventBuilder::build), so calls chain without a `?` each.
+///
+/// ```
+/// use ssekit::Event;
+///
+/// let ok = Event::builder().event("card").id("12").data("{\"player\":4}").build();
+/// assert!(ok.is_ok());
+///
+/// let forged = Event::builder().event("x\revent: evil").data("hi").build();
+/// assert_eq!(forged.unwrap_err().to_string(), "invalid event type: carriage return at byte 1");
+/// ```
+#[must_use = "an EventBuilder does nothing until `build` is called"]
+pub struct EventBuilder {
+    inner: Result<Event, EventError>,
+}
+
+impl EventBuilder {
+    fn map(mut self, f: impl FnOnce(&mut Event) -> Result<(), EventError>) -> EventBuilder {
+        if let Ok(event) = &mut self.inner {
+            if let Err(e) = f(event) {
+                self.inner = Err(e);
+            }
+        }
+        self
+    }
+
+    /// Sets the data (replacing earlier data). Any bytes are accepted: each line becomes its
+    /// own `data:` line. `&'static str` and `Bytes` are not copied; nor is the buffer of a
+    /// `String` or `Vec<u8>`.
+    ///
+    /// ```
+    /// let e = ssekit::Event::builder().data("a\r\nb").build().unwrap();
+    /// assert_eq!(e.to_bytes(), "data: a\ndata: b\n\n");
+    /// ```
+    pub fn data(self, data: impl Into<Bytes>) -> EventBuilder {
+        let data = data.into();
+        self.map(|e| {
+            e.data = Some(data);
+            Ok(())
+        })
+    }
+
+    /// Sets the data to the JSON serialization of `value`.
+    ///
+    /// # Errors
+    ///
+    /// [`build`](EventBuilder::build) reports [`EventError::Json`] if serialization fails.
+    ///
+    /// ```
+    /// #[derive(serde::Serialize)]
+    /// struct Score { home: u8, away: u8 }
+    ///
+    /// let e = ssekit::Event::builder().json(&Score { home: 1, away: 0 }).build().unwrap();
+    /// assert_eq!(e.to_bytes(), "data: {\"home\":1,\"away\":0}\n\n");
+    /// ```
+    #[cfg(feature = "serde")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
+    pub fn json<T: serde::Serialize + ?Sized>(self, value: &T) -> EventBuilder {
+        self.map(|e| {
+            let json = serde_json::to_vec(value)
+                .map_err(|err| EventError::Json(crate::error::JsonError(err)))?;
+            e.data = Some(Bytes::from(json));
+            Ok(())
+        })
+    }
+
+    /// Sets the event type. Accepts an [`EventType`], or text that is checked here.
+    ///
+    /// # Errors
+    ///
+    /// [`build`](EventBuilder::build) reports the value if it contains CR or LF.
+    ///
+    /// ```
+    /// use ssekit::{Event, EventType};
+    /// const GOAL: EventType = EventType::from_static("goal");
+    /// let e = Event::builder().event(GOAL).data("1-0").build().unwrap();
+    /// assert_eq!(e.event_type().unwrap(), "goal");
+    /// ```
+    pub fn event<T>(self, event_type: T) -> EventBuilder
+    where
+        T: TryInto<EventType>,
+        T::Error: Into<EventError>,
+    {
+        self.map(|e| {
+            e.event = Some(event_type.try_into().map_err(Into::into)?);
+            Ok(())
+        })
+    }
+
+    /// Sets the id. Accepts an [`EventId`], an integer, or text that is checked here.
+    ///
+    /// # Errors
+    ///
+    /// [`build`](EventBuilder::build) reports the value if it contains CR, LF or NUL.
+    ///
+    /// ```
+    /// let e = ssekit::Event::builder().id(42u64).data("x").build().unwrap();
+    /// assert_eq!(e.to_bytes(), "id: 42\ndata: x\n\n");
+    /// assert!(ssekit::Event::builder().id("a\0").build().is_err());
+    /// ```
+    pub fn id<T>(self, id: T) -> EventBuilder
+    where
+        T: TryInto<EventId>,
+        T::Error: Into<EventError>,
+    {
+        self.map(|e| {
+            e.id = Some(id.try_into().map_err(Into::into)?);
+            Ok(())
+        })
+    }
+
+    /// Sets the reconnection time the client should wait before reconnecting; written as whole
+    /// milliseconds (rounded down).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let e = ssekit::Event::builder().retry(Duration::from_secs(10)).build().unwrap();
+    /// assert_eq!(e.to_bytes(), "retry: 10000\n\n");
+    /// ```
+    pub fn retry(self, retry: Duration) -> EventBuilder {
+        self.map(|e| {
+            e.retry = Some(retry);
+            Ok(())
+        })
+    }
+
+    /// Adds a comment. Comments are ignored by clients' event handlers; text with line breaks
+    /// becomes several comment lines. A second call appends another line.
+    ///
+    /// ```
+    /// let e = ssekit::Event::builder().comment("hello\nworld").data("x").build().unwrap();
+    /// assert_eq!(e.to_bytes(), ": hello\n: world\ndata: x\n\n");
+    /// ```
+    pub fn comment(self, comment: impl Into<Text>) -> EventBuilder {
+        let comment = comment.into();
+        self.map(|e| {
+            e.comment = Some(match e.comment.take() {
+                None => comment,
+                Some(prev) => {
+                    let mut joined = String::with_capacity(prev.len() + 1 + comment.len());
+                    joined.push_str(&prev);
+                    joined.push('\n');
+                    joined.push_str(&comment);
+                    Text::from(joined)
+                }
+            });
+            Ok(())
+        })
+    }
+
+    /// Finishes the event.
+    ///
+    /// # Errors
+    ///
+    /// The first invalid value given to the builder, as an [`EventError`].
+    ///
+    /// ```
+    /// let err = ssekit::Event::builder().id("1\n\ndata: forged").build().unwrap_err();
+    /// assert_eq!(err.to_string(), "invalid event id: line feed at byte 1");
+    /// ```
+    pub fn build(self) -> Result<Event, EventError> {
+        self.inner
+    }
+}
+
+impl fmt::Debug for EventBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("EventBuilder").field(&self.inner).finish()
+    }
+}
+
+macro_rules! id_from_int {
+    ($($t:ty),*) => {$(
+        impl From<$t> for EventId {
+            /// Writes the number in decimal, without allocating.
+            fn from(n: $t) -> EventId {
+                let mut buf = [0u8; 40];
+                let digits = crate::encode::write_decimal(u128::from(n), &mut buf);
+                EventId::from_parsed(Text::copy_lossy(digits))
+            }
+        }
+    )*};
+}
+id_from_int!(u8, u16, u32, u64);
+
+impl From<usize> for EventId {
+    /// Writes the number in decimal, without allocating.
+    fn from(n: usize) -> EventId {
+        let mut buf = [0u8; 40];
+        // usize is at most 64 bits wide on every target Rust supports.
+        #[allow(clippy::cast_possible_truncation)]
+        let digits = crate::encode::write_decimal(n as u128, &mut buf);
+        EventId::from_parsed(Text::copy_lossy(digits))
+    }
+}

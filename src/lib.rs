@@ -1,0 +1,116 @@
+//! Server-Sent Events (`text/event-stream`) for servers and clients: an event builder and a
+//! zero-copy encoder, a spec-exact, zero-copy and bounded streaming parser, and `Stream`
+//! adapters for both directions.
+//!
+//! The format is the one the WHATWG HTML standard defines in *Server-sent events* (§9.2): what
+//! a browser's `EventSource` reads, and what LLM, MCP and dashboard APIs stream.
+//!
+//! ssekit opens no connections and speaks no HTTP itself: it turns events into bytes and bytes
+//! into events, and fits any HTTP server or client (hyper, axum, actix-web, reqwest, …).
+//!
+//! # Encode (servers)
+//!
+//! ```
+//! use std::time::Duration;
+//! use ssekit::Event;
+//!
+//! let event = Event::builder()
+//!     .event("goal")
+//!     .id(1u64)
+//!     .data("{\"minute\":23,\"score\":\"1-0\"}")
+//!     .build()?;
+//! assert_eq!(
+//!     event.to_bytes(),
+//!     "event: goal\nid: 1\ndata: {\"minute\":23,\"score\":\"1-0\"}\n\n"
+//! );
+//!
+//! // Values that could forge fields are refused, never written.
+//! assert!(Event::builder().id("1\n\ndata: forged").build().is_err());
+//! # Ok::<(), ssekit::error::EventError>(())
+//! ```
+//!
+//! # Parse (clients)
+//!
+//! ```
+//! use bytes::Bytes;
+//! use ssekit::Parser;
+//!
+//! let mut parser = Parser::new();
+//! for chunk in ["data: {\"tok", "en\":\"Hel\"}\n\nda", "ta: [DONE]\n\n"] {
+//!     parser.feed(Bytes::from(chunk));
+//!     while let Some(msg) = parser.next_message() {
+//!         let msg = msg?;
+//!         println!("{}: {}", msg.event_type(), msg.data());
+//!     }
+//! }
+//! # Ok::<(), ssekit::error::ParseError>(())
+//! ```
+//!
+//! # Streams
+//!
+//! ```
+//! use futures_util::{stream, StreamExt};
+//! use ssekit::{Event, SseStreamExt};
+//!
+//! # futures_executor::block_on(async {
+//! // Server: events in, bytes out (and with `http-body`, a response body).
+//! let body: Vec<_> = stream::iter([Event::new("a"), Event::new("b")]).sse_encode().collect().await;
+//! // Client: bytes in (reqwest's `bytes_stream()`, a hyper body…), messages out.
+//! let mut messages = stream::iter(body).sse_events();
+//! assert_eq!(messages.next().await.unwrap().unwrap().data(), "a");
+//! # });
+//! ```
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `std` | yes | `std::io::IoSlice` support for vectored writes of a [`encode::Frame`]. Without it the crate is `#![no_std]` with `alloc`. |
+//! | `http-body` | no | [`EncodeStream`] implements `http_body::Body`; [`body::headers`]; [`EventStream::from_body`]. |
+//! | `tokio` | no | [`TokioTimer`], keep-alive on tokio's clock. |
+//! | `serde` | no | [`EventBuilder::json`]. |
+//!
+//! The minimum supported Rust version is 1.85.
+//!
+//! # Safety
+//!
+//! The crate has one `unsafe` block, in [`Text::as_str`], skipping a UTF-8 re-check of text
+//! that was checked when it was made (measured: 30–45 ns per access saved). Its tests run
+//! under Miri.
+#![no_std]
+#![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::pedantic)]
+#![allow(clippy::module_name_repetitions)] // `EventStream` in `stream` reads better than `Event`
+#![allow(clippy::missing_errors_doc)] // error sections are written where errors are not obvious
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+#[cfg(feature = "http-body")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http-body")))]
+pub mod body;
+pub mod config;
+pub mod encode;
+pub mod error;
+mod event;
+mod field;
+mod message;
+mod parser;
+pub mod stream;
+mod text;
+#[cfg(feature = "tokio")]
+mod timer;
+
+pub use config::ParserConfig;
+pub use event::{Event, EventBuilder};
+pub use field::{EventId, EventType};
+pub use message::{Item, MessageEvent};
+pub use parser::Parser;
+pub use stream::{EncodeStream, EventStream, ItemStream, KeepAlive, SseStreamExt};
+pub use text::{NotUtf8, Text};
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub use timer::TokioTimer;

@@ -1,0 +1,231 @@
+//! What the parser finds: [`MessageEvent`] and [`Item`].
+
+use crate::event::Event;
+use crate::field::{EventId, EventType};
+use crate::text::Text;
+use core::time::Duration;
+
+/// A message dispatched by the parser: the `MessageEvent` a browser's `EventSource` fires.
+///
+/// Its data is a view of the received bytes when the data was one line inside one chunk (and
+/// longer than 30 bytes; shorter text is stored inline, which is cheaper than a reference
+/// count). Cloning is cheap.
+///
+/// # Examples
+///
+/// ```
+/// use bytes::Bytes;
+/// use ssekit::Parser;
+///
+/// let mut parser = Parser::new();
+/// parser.feed(Bytes::from_static(b"event: goal\nid: 7\ndata: 1-0\n\n"));
+/// let msg = parser.next_message().unwrap().unwrap();
+/// assert_eq!(msg.event_type(), "goal");
+/// assert_eq!(msg.data(), "1-0");
+/// assert_eq!(msg.last_event_id(), "7");
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct MessageEvent {
+    pub(crate) data: Text,
+    pub(crate) event_type: Option<EventType>,
+    pub(crate) last_event_id: EventId,
+    pub(crate) id_in_block: bool,
+}
+
+impl MessageEvent {
+    /// Makes a message, as a test double or to feed code that consumes messages.
+    ///
+    /// An empty `event_type` means the default, `message`.
+    ///
+    /// ```
+    /// use ssekit::{EventId, EventType, MessageEvent, Text};
+    /// let m = MessageEvent::new(Text::from_static("hi"), EventType::MESSAGE, EventId::EMPTY);
+    /// assert_eq!(m.data(), "hi");
+    /// ```
+    #[must_use]
+    pub fn new(data: Text, event_type: EventType, last_event_id: EventId) -> MessageEvent {
+        MessageEvent {
+            data,
+            event_type: (!event_type.is_empty() && event_type != "message").then_some(event_type),
+            id_in_block: !last_event_id.is_empty(),
+            last_event_id,
+        }
+    }
+
+    /// The event type: the last `event:` value of the block, or `message`.
+    ///
+    /// ```
+    /// # let mut p = ssekit::Parser::new();
+    /// # p.feed(bytes::Bytes::from_static(b"data: x\n\n"));
+    /// let msg = p.next_message().unwrap().unwrap();
+    /// assert_eq!(msg.event_type(), "message");
+    /// ```
+    #[must_use]
+    #[inline]
+    pub fn event_type(&self) -> &str {
+        self.event_type.as_ref().map_or("message", EventType::as_str)
+    }
+
+    /// The data: the block's `data:` values joined with `\n`.
+    ///
+    /// ```
+    /// # let mut p = ssekit::Parser::new();
+    /// # p.feed(bytes::Bytes::from_static(b"data: a\ndata: b\n\n"));
+    /// let msg = p.next_message().unwrap().unwrap();
+    /// assert_eq!(msg.data(), "a\nb");
+    /// ```
+    #[must_use]
+    #[inline]
+    pub fn data(&self) -> &str {
+        self.data.as_str()
+    }
+
+    /// The data as [`Text`], to keep it without copying.
+    ///
+    /// ```
+    /// # let mut p = ssekit::Parser::new();
+    /// # p.feed(bytes::Bytes::from_static(b"data: a\n\n"));
+    /// let data: ssekit::Text = p.next_message().unwrap().unwrap().data_text().clone();
+    /// assert_eq!(data, "a");
+    /// ```
+    #[must_use]
+    pub fn data_text(&self) -> &Text {
+        &self.data
+    }
+
+    /// Takes the data out, without copying.
+    ///
+    /// ```
+    /// # let mut p = ssekit::Parser::new();
+    /// # p.feed(bytes::Bytes::from_static(b"data: a\n\n"));
+    /// let data = p.next_message().unwrap().unwrap().into_data();
+    /// assert_eq!(data, "a");
+    /// ```
+    #[must_use]
+    pub fn into_data(self) -> Text {
+        self.data
+    }
+
+    /// The last event id when the message was dispatched: set by the latest `id:` line of this
+    /// block or of an earlier one (empty if none ever was).
+    ///
+    /// ```
+    /// # let mut p = ssekit::Parser::new();
+    /// # p.feed(bytes::Bytes::from_static(b"id: 1\ndata: a\n\ndata: b\n\n"));
+    /// # p.next_message();
+    /// let second = p.next_message().unwrap().unwrap();
+    /// assert_eq!(second.last_event_id(), "1");
+    /// ```
+    #[must_use]
+    #[inline]
+    pub fn last_event_id(&self) -> &str {
+        self.last_event_id.as_str()
+    }
+
+    /// The last event id as an [`EventId`].
+    ///
+    /// ```
+    /// # let mut p = ssekit::Parser::new();
+    /// # p.feed(bytes::Bytes::from_static(b"id: 9\ndata: a\n\n"));
+    /// let id = p.next_message().unwrap().unwrap().event_id().clone();
+    /// assert_eq!(id, "9");
+    /// ```
+    #[must_use]
+    pub fn event_id(&self) -> &EventId {
+        &self.last_event_id
+    }
+
+    /// Whether this message's own block had an `id:` line (otherwise the id came from an
+    /// earlier block).
+    ///
+    /// ```
+    /// # let mut p = ssekit::Parser::new();
+    /// # p.feed(bytes::Bytes::from_static(b"id: 1\ndata: a\n\ndata: b\n\n"));
+    /// assert!(p.next_message().unwrap().unwrap().has_own_id());
+    /// assert!(!p.next_message().unwrap().unwrap().has_own_id());
+    /// ```
+    #[must_use]
+    pub fn has_own_id(&self) -> bool {
+        self.id_in_block
+    }
+
+    /// Converts into an outgoing [`Event`] without copying the data (a proxy that re-serves
+    /// upstream messages does this). The event gets the message's type unless it is the
+    /// default, and its id if the message's block set one.
+    ///
+    /// ```
+    /// # let mut p = ssekit::Parser::new();
+    /// # p.feed(bytes::Bytes::from_static(b"event: goal\nid: 3\ndata: 1-0\n\n"));
+    /// let msg = p.next_message().unwrap().unwrap();
+    /// assert_eq!(msg.into_event().to_bytes(), "event: goal\nid: 3\ndata: 1-0\n\n");
+    /// ```
+    #[must_use]
+    pub fn into_event(self) -> Event {
+        Event {
+            data: Some(self.data.into_bytes()),
+            event: self.event_type,
+            id: self.id_in_block.then_some(self.last_event_id),
+            retry: None,
+            comment: None,
+        }
+    }
+}
+
+impl From<MessageEvent> for Event {
+    fn from(m: MessageEvent) -> Event {
+        m.into_event()
+    }
+}
+
+impl core::fmt::Debug for MessageEvent {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("MessageEvent")
+            .field("event_type", &self.event_type())
+            .field("data", &self.data())
+            .field("last_event_id", &self.last_event_id())
+            .finish()
+    }
+}
+
+/// One thing the parser found in the stream.
+///
+/// ```
+/// use ssekit::{Item, Parser, ParserConfig};
+///
+/// let mut p = Parser::with_config(ParserConfig::new().comments(true));
+/// p.feed(bytes::Bytes::from_static(b": hi\nretry: 500\ndata: x\n\n"));
+/// assert!(matches!(p.next(), Some(Ok(Item::Comment(c))) if c == "hi"));
+/// assert!(matches!(p.next(), Some(Ok(Item::Retry(d))) if d.as_millis() == 500));
+/// assert!(matches!(p.next(), Some(Ok(Item::Message(m))) if m.data() == "x"));
+/// assert!(p.next().is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Item {
+    /// A dispatched message.
+    Message(MessageEvent),
+    /// A `retry:` line set the reconnection time (it applies when read, even if its block is
+    /// never dispatched).
+    Retry(Duration),
+    /// A comment line (reported only when [`ParserConfig::comments`](crate::ParserConfig::comments)
+    /// is on), without the colon and one leading space.
+    Comment(Text),
+}
+
+impl Item {
+    /// The message, if this item is one.
+    ///
+    /// ```
+    /// # let mut p = ssekit::Parser::new();
+    /// # p.feed(bytes::Bytes::from_static(b"data: x\n\n"));
+    /// let msg = p.next().unwrap().unwrap().into_message().unwrap();
+    /// assert_eq!(msg.data(), "x");
+    /// ```
+    #[must_use]
+    pub fn into_message(self) -> Option<MessageEvent> {
+        match self {
+            Item::Message(m) => Some(m),
+            _ => None,
+        }
+    }
+}

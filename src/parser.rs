@@ -1,0 +1,754 @@
+//! The sans-IO [`Parser`].
+//!
+//! Implements WHATWG HTML §9.2.6 *Interpreting an event stream* (and the stream grammar of
+//! §9.2.5), incrementally: bytes go in with [`Parser::feed`], [`Item`]s come out of
+//! [`Parser::next`]. It does no I/O, reads no clock, and allocates nothing on the common path.
+
+use crate::config::ParserConfig;
+use crate::error::ParseError;
+use crate::field::{EventId, EventType};
+use crate::message::{Item, MessageEvent};
+use crate::text::Text;
+use alloc::collections::VecDeque;
+use alloc::string::String;
+use bytes::{BufMut, Bytes, BytesMut};
+use core::fmt;
+use core::mem;
+use core::time::Duration;
+
+const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
+/// `bom` value once the start of the stream has been checked for a BOM.
+const BOM_DONE: u8 = 0xFF;
+
+/// What to skip after a limit was exceeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Discard {
+    /// Nothing: parse normally.
+    No,
+    /// The rest of an overlong line, then the rest of its event.
+    Line,
+    /// Every line up to and including the next blank line.
+    Event,
+}
+
+/// The data buffer of the event being read.
+#[derive(Clone)]
+enum Data {
+    /// No `data:` line yet.
+    Empty,
+    /// One line, held as a view of its chunk (or inline) — the zero-copy case.
+    One(Text),
+    /// Several lines, joined in `Parser::data_buf`.
+    Many,
+}
+
+/// A streaming, sans-IO parser for `text/event-stream`.
+///
+/// Feed it chunks of the response body as they arrive ([`feed`](Parser::feed)), then pull what
+/// it found ([`next`](Parser::next)) until it returns `None`, which means "need more bytes";
+/// call [`finish`](Parser::finish) at the end of the stream. Chunks may be split anywhere
+/// (inside a field name, between CR and LF, inside a UTF-8 sequence or the BOM): the output is
+/// the same as for the whole stream at once.
+///
+/// It follows the WHATWG HTML standard's *Parsing an event stream* and *Interpreting an event
+/// stream* exactly:
+///
+/// - one UTF-8 BOM is stripped at the very start; invalid UTF-8 becomes U+FFFD;
+/// - lines end at CRLF, LF or CR (a CR at the end of a chunk ends the line at once; an LF
+///   right after it is then skipped);
+/// - a line starting with `:` is a comment; otherwise the field name runs to the first colon
+///   and one leading space is removed from the value; a line with no colon is a field with an
+///   empty value; unknown fields are ignored;
+/// - `data` appends to the data buffer, `event` sets the type, `id` sets the last event id
+///   (unless it contains NUL), `retry` sets the reconnection time if it is all ASCII digits;
+/// - a blank line dispatches: nothing if no data was given (the id still applies), otherwise a
+///   [`MessageEvent`] of type `message` unless set; the type resets after each dispatch, the
+///   last event id persists;
+/// - at the end of the stream, an unfinished event is discarded.
+///
+/// Data that is one line within one chunk is not copied (see [`MessageEvent`]); a line split
+/// across chunks is joined once; work is linear in the input. Memory is bounded by the limits
+/// of [`ParserConfig`].
+///
+/// # Examples
+///
+/// ```
+/// use bytes::Bytes;
+/// use ssekit::{Item, Parser};
+///
+/// let mut parser = Parser::new();
+/// parser.feed(Bytes::from_static(b"event: score\ndata: 1"));
+/// assert!(parser.next().is_none()); // the event is not complete yet
+/// parser.feed(Bytes::from_static(b"-0\n\n"));
+/// match parser.next() {
+///     Some(Ok(Item::Message(msg))) => {
+///         assert_eq!(msg.event_type(), "score");
+///         assert_eq!(msg.data(), "1-0");
+///     }
+///     other => panic!("unexpected {other:?}"),
+/// }
+/// parser.finish();
+/// assert!(parser.next().is_none());
+/// ```
+pub struct Parser {
+    config: ParserConfig,
+    /// The chunk being parsed, from `pos` on.
+    chunk: Bytes,
+    pos: usize,
+    /// Chunks fed before the current one was used up.
+    queued: VecDeque<Bytes>,
+    /// The start of a line that began in an earlier chunk.
+    line: BytesMut,
+    /// In discard mode: whether the current line has bytes already.
+    partial: bool,
+    /// The last line ended with a CR at the end of a chunk: skip an LF that comes next.
+    skip_lf: bool,
+    bom: u8,
+    discard: Discard,
+    eof: bool,
+    // The event being read.
+    data: Data,
+    data_buf: BytesMut,
+    data_len: usize,
+    event_type: Option<EventType>,
+    id_buf: EventId,
+    id_in_block: bool,
+    // Stream state that outlives events.
+    last_id: EventId,
+    retry: Option<Duration>,
+}
+
+impl Default for Parser {
+    fn default() -> Parser {
+        Parser::new()
+    }
+}
+
+impl fmt::Debug for Parser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Parser")
+            .field("config", &self.config)
+            .field("buffered", &self.buffered_len())
+            .field("last_event_id", &self.last_id)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Parser {
+    /// A parser with the default [`ParserConfig`].
+    ///
+    /// ```
+    /// let parser = ssekit::Parser::new();
+    /// assert_eq!(parser.last_event_id(), "");
+    /// ```
+    #[must_use]
+    pub fn new() -> Parser {
+        Parser::with_config(ParserConfig::new())
+    }
+
+    /// A parser with the given limits and options.
+    ///
+    /// ```
+    /// let parser = ssekit::Parser::with_config(ssekit::ParserConfig::new().max_line_len(4096));
+    /// assert_eq!(parser.config().max_line_len_limit(), 4096);
+    /// ```
+    #[must_use]
+    pub fn with_config(config: ParserConfig) -> Parser {
+        Parser {
+            config,
+            chunk: Bytes::new(),
+            pos: 0,
+            queued: VecDeque::new(),
+            line: BytesMut::new(),
+            partial: false,
+            skip_lf: false,
+            bom: 0,
+            discard: Discard::No,
+            eof: false,
+            data: Data::Empty,
+            data_buf: BytesMut::new(),
+            data_len: 0,
+            event_type: None,
+            id_buf: EventId::EMPTY,
+            id_in_block: false,
+            last_id: EventId::EMPTY,
+            retry: None,
+        }
+    }
+
+    /// The configuration in force.
+    ///
+    /// ```
+    /// assert!(!ssekit::Parser::new().config().reports_comments());
+    /// ```
+    #[must_use]
+    pub fn config(&self) -> &ParserConfig {
+        &self.config
+    }
+
+    /// The last event id of the stream, as a reconnecting client sends it in `Last-Event-ID`.
+    ///
+    /// It changes when a blank line ends a block that had an `id:` line — also a block with no
+    /// data, which dispatches no message. An `id:` line of an unfinished block does not count
+    /// yet, as in a browser.
+    ///
+    /// ```
+    /// let mut p = ssekit::Parser::new();
+    /// p.feed(bytes::Bytes::from_static(b"id: 41\n\nid: 42\n"));
+    /// assert!(p.next().is_none()); // the id-only block dispatches no message
+    /// assert_eq!(p.last_event_id(), "41");
+    /// ```
+    #[must_use]
+    pub fn last_event_id(&self) -> &EventId {
+        &self.last_id
+    }
+
+    /// Sets the last event id, for example to resume a stream from a stored id.
+    ///
+    /// ```
+    /// let mut p = ssekit::Parser::new();
+    /// p.set_last_event_id(ssekit::EventId::from(7u64));
+    /// p.feed(bytes::Bytes::from_static(b"data: x\n\n"));
+    /// assert_eq!(p.next_message().unwrap().unwrap().last_event_id(), "7");
+    /// ```
+    pub fn set_last_event_id(&mut self, id: EventId) {
+        self.id_buf = id.clone();
+        self.last_id = id;
+    }
+
+    /// The reconnection time most recently set by a `retry:` line, if any.
+    ///
+    /// ```
+    /// let mut p = ssekit::Parser::new();
+    /// p.feed(bytes::Bytes::from_static(b"retry: 2500\n"));
+    /// let _ = p.next();
+    /// assert_eq!(p.retry(), Some(std::time::Duration::from_millis(2500)));
+    /// ```
+    #[must_use]
+    pub fn retry(&self) -> Option<Duration> {
+        self.retry
+    }
+
+    /// How many bytes the parser holds beyond the chunks it was given: the start of an
+    /// unfinished line and the data of an unfinished multi-line event.
+    ///
+    /// ```
+    /// let mut p = ssekit::Parser::new();
+    /// p.feed(bytes::Bytes::from_static(b"data: abc"));
+    /// assert!(p.next().is_none());
+    /// assert_eq!(p.buffered_len(), 9);
+    /// ```
+    #[must_use]
+    pub fn buffered_len(&self) -> usize {
+        self.line.len() + self.data_buf.len()
+    }
+
+    /// Gives the parser the next chunk of the stream. Chunks may be of any size and split
+    /// anywhere. Call [`next`](Parser::next) until it returns `None` before feeding more, to
+    /// keep memory within one chunk plus the limits (chunks fed earlier are queued).
+    ///
+    /// ```
+    /// let mut p = ssekit::Parser::new();
+    /// p.feed(&b"data: a\n\n"[..]);
+    /// p.feed(String::from("data: b\n\n"));
+    /// assert_eq!(p.next_message().unwrap().unwrap().data(), "a");
+    /// assert_eq!(p.next_message().unwrap().unwrap().data(), "b");
+    /// ```
+    pub fn feed(&mut self, chunk: impl Into<Bytes>) {
+        let mut chunk = chunk.into();
+        if self.bom != BOM_DONE {
+            let matched = usize::from(self.bom);
+            let n = (BOM.len() - matched).min(chunk.len());
+            if chunk[..n] == BOM[matched..matched + n] {
+                if matched + n == BOM.len() {
+                    self.bom = BOM_DONE;
+                    chunk = chunk.slice(n..);
+                } else {
+                    // A prefix of the BOM; the next chunk decides.
+                    #[allow(clippy::cast_possible_truncation)] // < 3
+                    {
+                        self.bom += n as u8;
+                    }
+                    return;
+                }
+            } else {
+                self.bom = BOM_DONE;
+                if matched > 0 {
+                    // Not a BOM after all: those bytes are the stream's first bytes.
+                    let mut joined = BytesMut::with_capacity(matched + chunk.len());
+                    joined.extend_from_slice(&BOM[..matched]);
+                    joined.extend_from_slice(&chunk);
+                    chunk = joined.freeze();
+                }
+            }
+        }
+        if chunk.is_empty() {
+            return;
+        }
+        if self.pos >= self.chunk.len() && self.queued.is_empty() {
+            self.chunk = chunk;
+            self.pos = 0;
+        } else {
+            self.queued.push_back(chunk);
+        }
+    }
+
+    /// Tells the parser that the stream has ended. An unfinished line and an unfinished event
+    /// are discarded, as the standard requires; what was complete can still be pulled.
+    ///
+    /// ```
+    /// let mut p = ssekit::Parser::new();
+    /// p.feed(bytes::Bytes::from_static(b"data: done\n\ndata: cut off\n"));
+    /// p.finish();
+    /// assert_eq!(p.next_message().unwrap().unwrap().data(), "done");
+    /// assert!(p.next().is_none());
+    /// ```
+    pub fn finish(&mut self) {
+        self.eof = true;
+    }
+
+    /// Whether [`finish`](Parser::finish) was called and everything was pulled.
+    ///
+    /// ```
+    /// let mut p = ssekit::Parser::new();
+    /// p.finish();
+    /// assert!(p.next().is_none());
+    /// assert!(p.is_finished());
+    /// ```
+    #[must_use]
+    pub fn is_finished(&self) -> bool {
+        self.eof && self.pos >= self.chunk.len() && self.queued.is_empty()
+    }
+
+    /// Prepares for a new connection: forgets all input and the event in progress, and looks
+    /// for a BOM again; keeps the last event id and reconnection time, as a reconnecting
+    /// `EventSource` does.
+    ///
+    /// ```
+    /// let mut p = ssekit::Parser::new();
+    /// p.feed(bytes::Bytes::from_static(b"id: 5\n\ndata: partial"));
+    /// let _ = p.next();
+    /// p.reset();
+    /// p.feed(bytes::Bytes::from_static(b"\xEF\xBB\xBFdata: fresh\n\n"));
+    /// let msg = p.next_message().unwrap().unwrap();
+    /// assert_eq!((msg.data(), msg.last_event_id()), ("fresh", "5"));
+    /// ```
+    pub fn reset(&mut self) {
+        let last_id = mem::take(&mut self.last_id);
+        let retry = self.retry;
+        *self = Parser::with_config(self.config);
+        self.id_buf = last_id.clone();
+        self.last_id = last_id;
+        self.retry = retry;
+    }
+
+    /// The next message, skipping other items (retry, comments).
+    ///
+    /// # Errors
+    ///
+    /// A [`ParseError`] when a limit was exceeded; parsing goes on after it.
+    ///
+    /// ```
+    /// let mut p = ssekit::Parser::new();
+    /// p.feed(bytes::Bytes::from_static(b"retry: 10\n: ping\ndata: x\n\n"));
+    /// assert_eq!(p.next_message().unwrap().unwrap().data(), "x");
+    /// ```
+    pub fn next_message(&mut self) -> Option<Result<MessageEvent, ParseError>> {
+        loop {
+            match self.next()? {
+                Ok(Item::Message(m)) => return Some(Ok(m)),
+                Ok(_) => {}
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+
+    /// The next item found in the input, or `None` when more input is needed (or the stream
+    /// has finished).
+    ///
+    /// # Errors
+    ///
+    /// A [`ParseError`] when a line or an event exceeds its limit. The parser then skips to the
+    /// next blank line and goes on; calling `next` again is fine.
+    ///
+    /// ```
+    /// let mut p = ssekit::Parser::new();
+    /// p.feed(bytes::Bytes::from_static(b"data: x\n\n"));
+    /// assert!(p.next().unwrap().is_ok());
+    /// assert!(p.next().is_none());
+    /// ```
+    #[inline]
+    #[allow(clippy::should_implement_trait)] // it does implement Iterator, via this method
+    pub fn next(&mut self) -> Option<Result<Item, ParseError>> {
+        let mut chunk = mem::take(&mut self.chunk);
+        let out = self.run(&mut chunk);
+        self.chunk = chunk;
+        out
+    }
+
+    #[inline]
+    fn run(&mut self, chunk: &mut Bytes) -> Option<Result<Item, ParseError>> {
+        loop {
+            let bytes: &[u8] = chunk;
+            let mut pos = self.pos;
+            if pos >= bytes.len() {
+                if let Some(next) = self.queued.pop_front() {
+                    *chunk = next;
+                    self.pos = 0;
+                    continue;
+                }
+                // Let go of a used-up chunk: messages may still hold views of it.
+                *chunk = Bytes::new();
+                self.pos = 0;
+                if self.eof {
+                    self.end_of_stream();
+                }
+                return None;
+            }
+            if self.skip_lf {
+                self.skip_lf = false;
+                if bytes[pos] == b'\n' {
+                    pos += 1;
+                    self.pos = pos;
+                    continue;
+                }
+            }
+            let Some(i) = memchr::memchr2(b'\n', b'\r', &bytes[pos..]) else {
+                self.carry(&bytes[pos..]);
+                self.pos = bytes.len();
+                if let Some(err) = self.carry_overflow() {
+                    return Some(Err(err));
+                }
+                continue;
+            };
+            let end = pos + i;
+            self.pos = if bytes[end] == b'\n' {
+                end + 1
+            } else if end + 1 < bytes.len() {
+                end + 1 + usize::from(bytes[end + 1] == b'\n')
+            } else {
+                self.skip_lf = true;
+                end + 1
+            };
+            let out = if self.discard != Discard::No {
+                self.discarding_line_end(end == pos)
+            } else if self.line.is_empty() {
+                self.line_complete(&bytes[pos..end], Some(chunk))
+            } else {
+                self.joined_line_complete(&bytes[pos..end])
+            };
+            if out.is_some() {
+                return out;
+            }
+        }
+    }
+
+    /// Keeps the start of a line that continues in the next chunk.
+    #[inline]
+    fn carry(&mut self, rest: &[u8]) {
+        if rest.is_empty() {
+            return;
+        }
+        match self.discard {
+            Discard::No => {
+                let room = self.config.max_line_len.saturating_sub(self.line.len());
+                // Copy at most one byte past the limit: enough to know it was exceeded.
+                let take = rest.len().min(room.saturating_add(1));
+                self.line.extend_from_slice(&rest[..take]);
+            }
+            Discard::Line | Discard::Event => self.partial = true,
+        }
+    }
+
+    /// Reports an unfinished line that is already over the limit, and starts skipping it.
+    fn carry_overflow(&mut self) -> Option<ParseError> {
+        if self.discard == Discard::No && self.line.len() > self.config.max_line_len {
+            self.line.clear();
+            self.discard = Discard::Line;
+            self.partial = true;
+            self.drop_event();
+            return Some(ParseError::LineTooLong {
+                limit: self.config.max_line_len,
+            });
+        }
+        None
+    }
+
+    fn discarding_line_end(&mut self, empty_here: bool) -> Option<Result<Item, ParseError>> {
+        let blank = empty_here && !self.partial;
+        self.partial = false;
+        match self.discard {
+            Discard::Line => self.discard = Discard::Event,
+            Discard::Event if blank => {
+                self.discard = Discard::No;
+                return self.dispatch().map(Ok);
+            }
+            _ => {}
+        }
+        None
+    }
+
+    /// A line that started in an earlier chunk ends with `tail`.
+    fn joined_line_complete(&mut self, tail: &[u8]) -> Option<Result<Item, ParseError>> {
+        let mut line = mem::take(&mut self.line);
+        let out = if line.len() + tail.len() > self.config.max_line_len {
+            Some(Err(self.line_too_long()))
+        } else {
+            line.extend_from_slice(tail);
+            self.line_complete(&line, None)
+        };
+        line.clear();
+        self.line = line;
+        out
+    }
+
+    fn line_too_long(&mut self) -> ParseError {
+        self.discard = Discard::Event;
+        self.drop_event();
+        ParseError::LineTooLong {
+            limit: self.config.max_line_len,
+        }
+    }
+
+    /// Forgets the data and type of the event in progress.
+    fn drop_event(&mut self) {
+        self.data = Data::Empty;
+        self.data_buf.clear();
+        self.data_len = 0;
+    }
+
+    /// Interprets one complete line (without its line ending). `src`, when given, is the chunk
+    /// that `line` points into, so values can be views of it.
+    #[inline]
+    fn line_complete(&mut self, line: &[u8], src: Option<&Bytes>) -> Option<Result<Item, ParseError>> {
+        if line.len() > self.config.max_line_len {
+            return Some(Err(self.line_too_long()));
+        }
+        if let Some(value) = line.strip_prefix(b"data:") {
+            return self.data_line(strip_space(value), src).map(Err);
+        }
+        let Some(&first) = line.first() else {
+            return self.dispatch().map(Ok);
+        };
+        if first == b':' {
+            if self.config.comments {
+                return Some(Ok(Item::Comment(text(strip_space(&line[1..]), src))));
+            }
+            return None;
+        }
+        let (name, value) = match memchr::memchr(b':', line) {
+            Some(colon) => (&line[..colon], strip_space(&line[colon + 1..])),
+            None => (line, &[][..]),
+        };
+        match name {
+            b"data" => self.data_line(value, src).map(Err),
+            b"event" => {
+                self.event_type = if value.is_empty() {
+                    None
+                } else {
+                    Some(EventType::from_parsed(text(value, src)))
+                };
+                None
+            }
+            b"id" => {
+                if memchr::memchr(0, value).is_none() {
+                    self.id_buf = EventId::from_parsed(text(value, src));
+                    self.id_in_block = true;
+                }
+                None
+            }
+            b"retry" => {
+                let ms = parse_digits(value)?;
+                let retry = Duration::from_millis(ms);
+                self.retry = Some(retry);
+                Some(Ok(Item::Retry(retry)))
+            }
+            _ => None,
+        }
+    }
+
+    #[inline]
+    fn data_line(&mut self, value: &[u8], src: Option<&Bytes>) -> Option<ParseError> {
+        let add = value.len() + usize::from(!matches!(self.data, Data::Empty));
+        if self.data_len + add > self.config.max_event_len {
+            self.discard = Discard::Event;
+            self.drop_event();
+            return Some(ParseError::EventTooLarge {
+                limit: self.config.max_event_len,
+            });
+        }
+        self.data_len += add;
+        match &self.data {
+            Data::Empty => self.data = Data::One(text(value, src)),
+            Data::One(first) => {
+                self.data_buf.clear();
+                self.data_buf.reserve(first.len() + 1 + value.len());
+                self.data_buf.extend_from_slice(first.as_bytes());
+                self.data_buf.put_u8(b'\n');
+                push_lossy(&mut self.data_buf, value);
+                self.data = Data::Many;
+            }
+            Data::Many => {
+                self.data_buf.put_u8(b'\n');
+                push_lossy(&mut self.data_buf, value);
+            }
+        }
+        None
+    }
+
+    /// A blank line: dispatch the event, if it has data.
+    #[inline]
+    fn dispatch(&mut self) -> Option<Item> {
+        if self.id_in_block {
+            self.last_id = self.id_buf.clone();
+        }
+        let id_in_block = mem::replace(&mut self.id_in_block, false);
+        let event_type = self.event_type.take();
+        self.data_len = 0;
+        let data = match mem::replace(&mut self.data, Data::Empty) {
+            Data::Empty => return None,
+            Data::One(t) => t,
+            Data::Many => Text::from_joined_utf8(self.data_buf.split().freeze()),
+        };
+        Some(Item::Message(MessageEvent {
+            data,
+            event_type,
+            last_event_id: self.last_id.clone(),
+            id_in_block,
+        }))
+    }
+
+    fn end_of_stream(&mut self) {
+        // An unfinished line and an unfinished event are discarded.
+        self.line.clear();
+        self.partial = false;
+        self.discard = Discard::No;
+        self.drop_event();
+        self.event_type = None;
+        self.id_buf = self.last_id.clone();
+        self.id_in_block = false;
+    }
+}
+
+impl Iterator for Parser {
+    type Item = Result<Item, ParseError>;
+
+    /// Same as [`Parser::next`]: `None` means "need more input", so the iterator resumes
+    /// after the next [`feed`](Parser::feed).
+    fn next(&mut self) -> Option<Self::Item> {
+        Parser::next(self)
+    }
+}
+
+#[inline]
+fn strip_space(value: &[u8]) -> &[u8] {
+    match value {
+        [b' ', rest @ ..] => rest,
+        _ => value,
+    }
+}
+
+#[inline]
+fn text(value: &[u8], src: Option<&Bytes>) -> Text {
+    match src {
+        Some(src) => Text::from_slice_lossy(src, value),
+        None => Text::copy_lossy(value),
+    }
+}
+
+fn push_lossy(buf: &mut BytesMut, value: &[u8]) {
+    if value.is_ascii() || core::str::from_utf8(value).is_ok() {
+        buf.extend_from_slice(value);
+    } else {
+        let fixed: String = String::from_utf8_lossy(value).into_owned();
+        buf.extend_from_slice(fixed.as_bytes());
+    }
+}
+
+/// A `retry` value: ASCII digits only, at least one; too large saturates.
+fn parse_digits(value: &[u8]) -> Option<u64> {
+    if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(value.iter().fold(0u64, |acc, d| {
+        acc.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    fn messages(p: &mut Parser) -> Vec<(String, String, String)> {
+        let mut out = Vec::new();
+        while let Some(item) = p.next() {
+            if let Ok(Item::Message(m)) = item {
+                out.push((m.event_type().into(), m.data().into(), m.last_event_id().into()));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn digits() {
+        assert_eq!(parse_digits(b"0"), Some(0));
+        assert_eq!(parse_digits(b"123"), Some(123));
+        assert_eq!(parse_digits(b""), None);
+        assert_eq!(parse_digits(b"+5"), None);
+        assert_eq!(parse_digits(b"5s"), None);
+        assert_eq!(parse_digits(b"99999999999999999999999999"), Some(u64::MAX));
+    }
+
+    #[test]
+    fn cr_at_chunk_end_ends_line_at_once() {
+        let mut p = Parser::new();
+        p.feed(Bytes::from_static(b"data: a\r\r"));
+        assert_eq!(messages(&mut p).len(), 1, "CR CR is a line and a blank line");
+        p.feed(Bytes::from_static(b"\ndata: b\n\n"));
+        assert_eq!(messages(&mut p)[0].1, "b", "the LF after the CR was skipped");
+        assert!(!p.skip_lf);
+    }
+
+    #[test]
+    fn bom_split_and_mismatch() {
+        let mut p = Parser::new();
+        p.feed(Bytes::from_static(b"\xEF"));
+        p.feed(Bytes::from_static(b"\xBB"));
+        assert_eq!(p.bom, 2);
+        p.feed(Bytes::from_static(b"\xBFdata: x\n\n"));
+        assert_eq!(messages(&mut p)[0].1, "x");
+
+        let mut p = Parser::new();
+        p.feed(Bytes::from_static(b"\xEF\xBB"));
+        p.feed(Bytes::from_static(b"data: x\n\n"));
+        // The two bytes were not a BOM: they make the field name unknown.
+        assert!(messages(&mut p).is_empty());
+    }
+
+    #[test]
+    fn carry_is_bounded_while_skipping() {
+        let mut p = Parser::with_config(ParserConfig::new().max_line_len(10));
+        p.feed(Bytes::from_static(b"data: 0123456789"));
+        assert_eq!(p.next(), Some(Err(ParseError::LineTooLong { limit: 10 })));
+        for _ in 0..100 {
+            p.feed(Bytes::from_static(b"0123456789"));
+            assert_eq!(p.next(), None);
+            assert_eq!(p.buffered_len(), 0);
+        }
+        p.feed(Bytes::from_static(b"\nid: skipped\n\ndata: ok\n\n"));
+        assert_eq!(messages(&mut p), [("message".into(), "ok".into(), "".into())]);
+    }
+
+    #[test]
+    fn reset_keeps_id_and_retry() {
+        let mut p = Parser::new();
+        p.feed(Bytes::from_static(b"retry: 7\nid: a\n\nid: b\ndata: x"));
+        let _ = messages(&mut p);
+        p.reset();
+        assert_eq!(p.last_event_id(), "a");
+        assert_eq!(p.retry(), Some(Duration::from_millis(7)));
+        assert_eq!(p.buffered_len(), 0);
+    }
+}

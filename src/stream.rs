@@ -1,0 +1,815 @@
+//! `Stream` adapters: events to bytes ([`EncodeStream`]) and bytes to messages
+//! ([`EventStream`], [`ItemStream`]).
+
+use crate::encode::{Frame, KEEP_ALIVE, ZERO_COPY_MIN};
+use crate::error::StreamError;
+use crate::event::Event;
+use crate::field::EventId;
+use crate::message::{Item, MessageEvent};
+use crate::parser::Parser;
+use crate::text::Text;
+use crate::ParserConfig;
+use alloc::collections::VecDeque;
+use bytes::{Bytes, BytesMut};
+use core::convert::Infallible;
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use core::time::Duration;
+use futures_core::Stream;
+use pin_project_lite::pin_project;
+
+/// Stop merging ready events into one chunk past this many bytes…
+const BATCH_BYTES: usize = 32 * 1024;
+/// …or this many events, so that a stream of empty events still yields.
+const BATCH_EVENTS: usize = 256;
+
+/// What an [`EncodeStream`] accepts: an [`Event`], a parsed [`MessageEvent`], or a `Result` of
+/// either (whose error passes through the stream unchanged).
+///
+/// ```
+/// use ssekit::{Event, stream::IntoEvent};
+/// let r: Result<Event, std::io::Error> = Ok(Event::new("x"));
+/// assert!(r.into_event().is_ok());
+/// ```
+pub trait IntoEvent {
+    /// The error passed through.
+    type Error;
+    /// Converts into an event, or the error to pass through.
+    ///
+    /// # Errors
+    ///
+    /// The item's own error.
+    fn into_event(self) -> Result<Event, Self::Error>;
+}
+
+impl IntoEvent for Event {
+    type Error = Infallible;
+    fn into_event(self) -> Result<Event, Infallible> {
+        Ok(self)
+    }
+}
+
+impl IntoEvent for MessageEvent {
+    type Error = Infallible;
+    fn into_event(self) -> Result<Event, Infallible> {
+        Ok(self.into())
+    }
+}
+
+impl<E> IntoEvent for Result<Event, E> {
+    type Error = E;
+    fn into_event(self) -> Result<Event, E> {
+        self
+    }
+}
+
+impl<E> IntoEvent for Result<MessageEvent, E> {
+    type Error = E;
+    fn into_event(self) -> Result<Event, E> {
+        self.map(Into::into)
+    }
+}
+
+/// A timer for keep-alives, supplied by the caller so that the crate needs no runtime.
+///
+/// [`TokioTimer`](crate::TokioTimer) (feature `tokio`) is a ready one.
+///
+/// # Examples
+///
+/// A timer that a test fires by hand:
+///
+/// ```
+/// use std::sync::{Arc, atomic::{AtomicBool, Ordering}};
+/// use std::task::{Context, Poll};
+/// use std::time::Duration;
+///
+/// struct Manual(Arc<AtomicBool>);
+///
+/// impl ssekit::stream::Timer for Manual {
+///     fn poll_expired(&mut self, _cx: &mut Context<'_>) -> Poll<()> {
+///         if self.0.swap(false, Ordering::SeqCst) { Poll::Ready(()) } else { Poll::Pending }
+///     }
+///     fn reset(&mut self, _after: Duration) {}
+/// }
+/// ```
+pub trait Timer {
+    /// Polls whether the deadline set by the last [`reset`](Timer::reset) has passed,
+    /// arranging for `cx`'s waker to be woken when it does.
+    fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<()>;
+    /// Sets the deadline to `after` from now.
+    fn reset(&mut self, after: Duration);
+}
+
+/// The timer of a stream without keep-alive: it never expires.
+///
+/// ```
+/// use ssekit::stream::{NoTimer, Timer};
+/// let mut t = NoTimer;
+/// t.reset(std::time::Duration::ZERO);
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoTimer;
+
+impl Timer for NoTimer {
+    fn poll_expired(&mut self, _cx: &mut Context<'_>) -> Poll<()> {
+        Poll::Pending
+    }
+    fn reset(&mut self, _after: Duration) {}
+}
+
+/// How an [`EncodeStream`] keeps an idle connection alive: after `interval` with nothing
+/// sent, it sends one comment line (no blank line after it). The interval restarts whenever
+/// anything goes out.
+///
+/// ```
+/// use std::time::Duration;
+/// let ka = ssekit::KeepAlive::new(Duration::from_secs(15)).text("ping");
+/// assert_eq!(ka.interval(), Duration::from_secs(15));
+/// assert_eq!(ka.frame(), ": ping\n");
+/// ```
+#[derive(Debug, Clone)]
+pub struct KeepAlive {
+    interval: Duration,
+    frame: Bytes,
+}
+
+impl KeepAlive {
+    /// A keep-alive of `: keep-alive` after `interval` of silence.
+    ///
+    /// ```
+    /// let ka = ssekit::KeepAlive::new(std::time::Duration::from_secs(10));
+    /// assert_eq!(ka.frame(), ": keep-alive\n");
+    /// ```
+    #[must_use]
+    pub fn new(interval: Duration) -> KeepAlive {
+        KeepAlive {
+            interval,
+            frame: Bytes::from_static(KEEP_ALIVE.as_bytes()),
+        }
+    }
+
+    /// Sets the comment text (line breaks make several comment lines).
+    ///
+    /// ```
+    /// let ka = ssekit::KeepAlive::new(std::time::Duration::from_secs(1)).text("");
+    /// assert_eq!(ka.frame(), ":\n");
+    /// ```
+    #[must_use]
+    pub fn text(mut self, text: impl Into<Text>) -> KeepAlive {
+        self.frame = crate::encode::comment_bytes(&text.into());
+        self
+    }
+
+    /// The interval of silence after which a keep-alive goes out.
+    ///
+    /// ```
+    /// let ka = ssekit::KeepAlive::new(std::time::Duration::from_secs(3));
+    /// assert_eq!(ka.interval().as_secs(), 3);
+    /// ```
+    #[must_use]
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    /// The bytes sent as a keep-alive.
+    ///
+    /// ```
+    /// assert_eq!(ssekit::KeepAlive::new(std::time::Duration::ZERO).frame(), ": keep-alive\n");
+    /// ```
+    #[must_use]
+    pub fn frame(&self) -> &Bytes {
+        &self.frame
+    }
+}
+
+pin_project! {
+    /// A stream of events encoded as `text/event-stream` bytes.
+    ///
+    /// Wraps a stream of [`Event`]s (or `Result<Event, E>`, or parsed [`MessageEvent`]s) and
+    /// yields `Result<Bytes, E>`: errors from below pass through unchanged and in order.
+    /// Events that are ready together are merged into one chunk (one write instead of many);
+    /// an event with large data goes out as separate chunks that point into its data, without
+    /// copying it (see [`Event::into_frame`]).
+    ///
+    /// Optional: keep-alive comments after a silent interval ([`keep_alive`](Self::keep_alive))
+    /// and a graceful end on a shutdown signal ([`shutdown_on`](Self::shutdown_on)). With the
+    /// `http-body` feature it is also an `http_body::Body`, ready to be a response body in
+    /// hyper, axum, tonic or any framework on `http-body` 1.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures_util::{stream, StreamExt};
+    /// use ssekit::{EncodeStream, Event};
+    ///
+    /// # futures_executor::block_on(async {
+    /// let events = stream::iter([Event::new("a"), Event::new("b")]);
+    /// let chunks: Vec<_> = EncodeStream::new(events).collect().await;
+    /// // Both events were ready at once: one chunk.
+    /// assert_eq!(chunks.len(), 1);
+    /// assert_eq!(chunks[0].as_ref().unwrap(), "data: a\n\ndata: b\n\n");
+    /// # });
+    /// ```
+    #[must_use = "streams do nothing unless polled"]
+    pub struct EncodeStream<S, T = NoTimer, F = core::future::Pending<()>>
+    where
+        S: Stream,
+        S::Item: IntoEvent,
+    {
+        #[pin]
+        inner: S,
+        #[pin]
+        shutdown: Option<F>,
+        farewell: Option<Event>,
+        timer: T,
+        keep_alive: Option<KeepAlive>,
+        batch: BytesMut,
+        queue: VecDeque<Bytes>,
+        inner_done: bool,
+        finished: bool,
+        timer_armed: bool,
+        stashed_error: Option<<S::Item as IntoEvent>::Error>,
+    }
+}
+
+impl<S> EncodeStream<S>
+where
+    S: Stream,
+    S::Item: IntoEvent,
+{
+    /// Encodes the events of `events`.
+    ///
+    /// ```
+    /// let s = ssekit::EncodeStream::new(futures_util::stream::empty::<ssekit::Event>());
+    /// # drop(s);
+    /// ```
+    pub fn new(events: S) -> EncodeStream<S> {
+        EncodeStream {
+            inner: events,
+            shutdown: None,
+            farewell: None,
+            timer: NoTimer,
+            keep_alive: None,
+            batch: BytesMut::new(),
+            queue: VecDeque::new(),
+            inner_done: false,
+            finished: false,
+            timer_armed: false,
+            stashed_error: None,
+        }
+    }
+}
+
+impl<S, T, F> EncodeStream<S, T, F>
+where
+    S: Stream,
+    S::Item: IntoEvent,
+{
+    /// Sends a keep-alive comment after each `keep_alive.interval()` with nothing sent, timed by
+    /// `timer`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ssekit::{EncodeStream, Event, KeepAlive, stream::NoTimer};
+    /// let s = EncodeStream::new(futures_util::stream::pending::<Event>())
+    ///     .keep_alive(KeepAlive::new(Duration::from_secs(15)), NoTimer);
+    /// # drop(s);
+    /// ```
+    pub fn keep_alive<T2: Timer>(self, keep_alive: KeepAlive, timer: T2) -> EncodeStream<S, T2, F> {
+        EncodeStream {
+            inner: self.inner,
+            shutdown: self.shutdown,
+            farewell: self.farewell,
+            timer,
+            keep_alive: Some(keep_alive),
+            batch: self.batch,
+            queue: self.queue,
+            inner_done: self.inner_done,
+            finished: self.finished,
+            timer_armed: false,
+            stashed_error: self.stashed_error,
+        }
+    }
+
+    /// Sends keep-alives on tokio's clock: a comment after each `interval` of silence.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use std::time::Duration;
+    /// use ssekit::{EncodeStream, Event};
+    /// let s = EncodeStream::new(futures_util::stream::pending::<Event>())
+    ///     .keep_alive_tokio(Duration::from_secs(15));
+    /// # drop(s); }
+    /// ```
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+    pub fn keep_alive_tokio(self, interval: Duration) -> EncodeStream<S, crate::TokioTimer, F> {
+        self.keep_alive(KeepAlive::new(interval), crate::TokioTimer::new())
+    }
+
+    /// Ends the stream cleanly when `signal` completes, after sending `farewell` if given
+    /// (for example a `retry:` telling clients when to come back). Events not yet taken from
+    /// the inner stream are not sent.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use futures_util::{stream, StreamExt};
+    /// use ssekit::{EncodeStream, Event};
+    ///
+    /// # futures_executor::block_on(async {
+    /// let bye = Event::builder().retry(Duration::from_secs(5)).build().unwrap();
+    /// let s = EncodeStream::new(stream::pending::<Event>())
+    ///     .shutdown_on(std::future::ready(()), Some(bye));
+    /// let out: Vec<_> = s.collect().await;
+    /// assert_eq!(out[0].as_ref().unwrap(), "retry: 5000\n\n");
+    /// assert_eq!(out.len(), 1);
+    /// # });
+    /// ```
+    pub fn shutdown_on<F2: Future<Output = ()>>(
+        self,
+        signal: F2,
+        farewell: Option<Event>,
+    ) -> EncodeStream<S, T, F2> {
+        EncodeStream {
+            inner: self.inner,
+            shutdown: Some(signal),
+            farewell,
+            timer: self.timer,
+            keep_alive: self.keep_alive,
+            batch: self.batch,
+            queue: self.queue,
+            inner_done: self.inner_done,
+            finished: self.finished,
+            timer_armed: self.timer_armed,
+            stashed_error: self.stashed_error,
+        }
+    }
+
+    /// The inner stream.
+    ///
+    /// ```
+    /// let s = ssekit::EncodeStream::new(futures_util::stream::empty::<ssekit::Event>());
+    /// let _inner = s.get_ref();
+    /// ```
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner stream, mutably.
+    ///
+    /// ```
+    /// let mut s = ssekit::EncodeStream::new(futures_util::stream::empty::<ssekit::Event>());
+    /// let _inner = s.get_mut();
+    /// ```
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Takes the inner stream back; bytes encoded but not yet yielded are dropped.
+    ///
+    /// ```
+    /// let s = ssekit::EncodeStream::new(futures_util::stream::empty::<ssekit::Event>());
+    /// let _inner = s.into_inner();
+    /// ```
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, T: fmt::Debug, F> fmt::Debug for EncodeStream<S, T, F>
+where
+    S: Stream,
+    S::Item: IntoEvent,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EncodeStream")
+            .field("keep_alive", &self.keep_alive)
+            .field("timer", &self.timer)
+            .field("buffered", &(self.batch.len() + self.queue.iter().map(Bytes::len).sum::<usize>()))
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Appends one event to the batch, or (large data) the batch and the event's segments to the
+/// queue.
+fn push_event(event: Event, batch: &mut BytesMut, queue: &mut VecDeque<Bytes>) {
+    if event.data.as_ref().is_some_and(|d| d.len() >= ZERO_COPY_MIN) {
+        let frame: Frame = event.into_frame();
+        if !batch.is_empty() {
+            queue.push_back(batch.split().freeze());
+        }
+        queue.extend(frame.into_segments());
+    } else {
+        event.encode(batch);
+    }
+}
+
+impl<S, T, F> Stream for EncodeStream<S, T, F>
+where
+    S: Stream,
+    S::Item: IntoEvent,
+    T: Timer,
+    F: Future<Output = ()>,
+{
+    type Item = Result<Bytes, <S::Item as IntoEvent>::Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let mut this = self.project();
+        if let Some(bytes) = this.queue.pop_front() {
+            return Poll::Ready(Some(Ok(bytes)));
+        }
+        if let Some(e) = this.stashed_error.take() {
+            return Poll::Ready(Some(Err(e)));
+        }
+        if *this.finished {
+            return Poll::Ready(None);
+        }
+        if let Some(signal) = this.shutdown.as_mut().as_pin_mut() {
+            if signal.poll(cx).is_ready() {
+                this.shutdown.set(None);
+                *this.finished = true;
+                if let Some(bye) = this.farewell.take() {
+                    push_event(bye, this.batch, this.queue);
+                }
+                if !this.batch.is_empty() {
+                    this.queue.push_back(this.batch.split().freeze());
+                }
+                return Poll::Ready(this.queue.pop_front().map(Ok));
+            }
+        }
+        if let (Some(ka), false) = (this.keep_alive.as_ref(), *this.timer_armed) {
+            this.timer.reset(ka.interval);
+            *this.timer_armed = true;
+        }
+        let mut events = 0;
+        while !*this.inner_done
+            && this.stashed_error.is_none()
+            && this.queue.is_empty() && this.batch.len() < BATCH_BYTES && events < BATCH_EVENTS {
+            match this.inner.as_mut().poll_next(cx) {
+                Poll::Ready(Some(item)) => match item.into_event() {
+                    Ok(event) => {
+                        events += 1;
+                        push_event(event, this.batch, this.queue);
+                    }
+                    Err(e) => {
+                        if this.batch.is_empty() && this.queue.is_empty() {
+                            return Poll::Ready(Some(Err(e)));
+                        }
+                        // Send what came before the error first; the error follows.
+                        *this.stashed_error = Some(e);
+                        break;
+                    }
+                },
+                Poll::Ready(None) => *this.inner_done = true,
+                Poll::Pending => break,
+            }
+        }
+        if !this.batch.is_empty() {
+            this.queue.push_back(this.batch.split().freeze());
+        }
+        if let Some(bytes) = this.queue.pop_front() {
+            if let Some(ka) = this.keep_alive.as_ref() {
+                this.timer.reset(ka.interval);
+            }
+            return Poll::Ready(Some(Ok(bytes)));
+        }
+        if *this.inner_done {
+            *this.finished = true;
+            return Poll::Ready(None);
+        }
+        if let Some(ka) = this.keep_alive.as_ref() {
+            if this.timer.poll_expired(cx).is_ready() {
+                this.timer.reset(ka.interval);
+                // Poll the fresh deadline so that the waker is registered for it.
+                let _ = this.timer.poll_expired(cx);
+                return Poll::Ready(Some(Ok(ka.frame.clone())));
+            }
+        }
+        Poll::Pending
+    }
+}
+
+/// Pulls the next item out of `parser`, feeding it from `inner` as needed.
+fn poll_item<S, B, E>(
+    mut inner: Pin<&mut S>,
+    parser: &mut Parser,
+    done: &mut bool,
+    cx: &mut Context<'_>,
+) -> Poll<Option<Result<Item, StreamError<E>>>>
+where
+    S: Stream<Item = Result<B, E>>,
+    B: Into<Bytes>,
+{
+    loop {
+        if let Some(item) = parser.next() {
+            return Poll::Ready(Some(item.map_err(StreamError::Parse)));
+        }
+        if *done {
+            return Poll::Ready(None);
+        }
+        match inner.as_mut().poll_next(cx) {
+            Poll::Ready(Some(Ok(chunk))) => parser.feed(chunk),
+            Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(StreamError::Transport(e)))),
+            Poll::Ready(None) => {
+                parser.finish();
+                *done = true;
+            }
+            Poll::Pending => return Poll::Pending,
+        }
+    }
+}
+
+macro_rules! parse_stream_common {
+    ($name:ident) => {
+        impl<S> $name<S> {
+            /// Parses the byte chunks of `inner` with the default [`ParserConfig`].
+            ///
+            /// ```
+            /// let s = ssekit::EventStream::new(futures_util::stream::empty::<Result<bytes::Bytes, std::io::Error>>());
+            /// # drop(s);
+            /// ```
+            pub fn new(inner: S) -> $name<S> {
+                $name::with_parser(inner, Parser::new())
+            }
+
+            /// Parses the byte chunks of `inner` with the given limits and options.
+            ///
+            /// ```
+            /// use ssekit::{EventStream, ParserConfig};
+            /// let s = EventStream::with_config(
+            ///     futures_util::stream::empty::<Result<Vec<u8>, std::io::Error>>(),
+            ///     ParserConfig::new().max_event_len(1 << 20),
+            /// );
+            /// # drop(s);
+            /// ```
+            pub fn with_config(inner: S, config: ParserConfig) -> $name<S> {
+                $name::with_parser(inner, Parser::with_config(config))
+            }
+
+            /// Parses with a parser that already has state, for example one kept from an
+            /// earlier connection (after [`Parser::reset`]), so the last event id carries on.
+            ///
+            /// ```
+            /// let mut parser = ssekit::Parser::new();
+            /// parser.set_last_event_id(ssekit::EventId::from(3u64));
+            /// let s = ssekit::EventStream::with_parser(
+            ///     futures_util::stream::empty::<Result<Vec<u8>, std::io::Error>>(), parser);
+            /// assert_eq!(s.last_event_id(), "3");
+            /// ```
+            pub fn with_parser(inner: S, parser: Parser) -> $name<S> {
+                $name {
+                    inner,
+                    parser,
+                    done: false,
+                }
+            }
+
+            /// The stream's last event id: what to send as `Last-Event-ID` when reconnecting.
+            ///
+            /// ```
+            /// let s = ssekit::EventStream::new(futures_util::stream::empty::<Result<Vec<u8>, ()>>());
+            /// assert_eq!(s.last_event_id(), "");
+            /// ```
+            pub fn last_event_id(&self) -> &EventId {
+                self.parser.last_event_id()
+            }
+
+            /// The reconnection time the server last asked for with `retry:`, if any.
+            ///
+            /// ```
+            /// let s = ssekit::EventStream::new(futures_util::stream::empty::<Result<Vec<u8>, ()>>());
+            /// assert_eq!(s.retry(), None);
+            /// ```
+            pub fn retry(&self) -> Option<Duration> {
+                self.parser.retry()
+            }
+
+            /// The parser.
+            ///
+            /// ```
+            /// let s = ssekit::EventStream::new(futures_util::stream::empty::<Result<Vec<u8>, ()>>());
+            /// assert_eq!(s.parser().buffered_len(), 0);
+            /// ```
+            pub fn parser(&self) -> &Parser {
+                &self.parser
+            }
+
+            /// The inner stream.
+            ///
+            /// ```
+            /// let s = ssekit::EventStream::new(futures_util::stream::empty::<Result<Vec<u8>, ()>>());
+            /// let _ = s.get_ref();
+            /// ```
+            pub fn get_ref(&self) -> &S {
+                &self.inner
+            }
+
+            /// The inner stream, mutably.
+            ///
+            /// ```
+            /// let mut s = ssekit::EventStream::new(futures_util::stream::empty::<Result<Vec<u8>, ()>>());
+            /// let _ = s.get_mut();
+            /// ```
+            pub fn get_mut(&mut self) -> &mut S {
+                &mut self.inner
+            }
+
+            /// Takes back the inner stream and the parser (with its last event id and retry, to
+            /// reconnect with).
+            ///
+            /// ```
+            /// let s = ssekit::EventStream::new(futures_util::stream::empty::<Result<Vec<u8>, ()>>());
+            /// let (_inner, parser) = s.into_parts();
+            /// assert_eq!(parser.last_event_id(), "");
+            /// ```
+            pub fn into_parts(self) -> (S, Parser) {
+                (self.inner, self.parser)
+            }
+
+            /// Takes back the inner stream.
+            ///
+            /// ```
+            /// let s = ssekit::EventStream::new(futures_util::stream::empty::<Result<Vec<u8>, ()>>());
+            /// let _inner = s.into_inner();
+            /// ```
+            pub fn into_inner(self) -> S {
+                self.inner
+            }
+        }
+
+        impl<S> fmt::Debug for $name<S> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($name))
+                    .field("parser", &self.parser)
+                    .field("done", &self.done)
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+
+pin_project! {
+    /// A stream of byte chunks parsed into messages.
+    ///
+    /// Wraps any `Stream<Item = Result<B, E>>` with `B: Into<Bytes>` — reqwest's
+    /// `bytes_stream()`, hyper's body frames, a file — and yields the
+    /// [`MessageEvent`]s the bytes dispatch. A transport error comes out as
+    /// [`StreamError::Transport`], unchanged; a limit exceeded as [`StreamError::Parse`] (the
+    /// stream goes on after either, as long as the inner stream does). The end of the input
+    /// ends the stream normally.
+    ///
+    /// For reconnecting, it exposes the [last event id](Self::last_event_id) and the
+    /// [reconnection time](Self::retry). To also see `retry:` values and comments as they come,
+    /// use [`ItemStream`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures_util::{stream, StreamExt};
+    /// use ssekit::EventStream;
+    ///
+    /// # futures_executor::block_on(async {
+    /// let body = stream::iter([Ok::<_, std::io::Error>("data: {\"tok"), Ok("en\":1}\n\ndata: [DONE]\n\n")]);
+    /// let mut events = EventStream::new(body);
+    /// while let Some(msg) = events.next().await {
+    ///     let msg = msg?;
+    ///     if msg.data() == "[DONE]" {
+    ///         break;
+    ///     }
+    ///     assert_eq!(msg.data(), "{\"token\":1}");
+    /// }
+    /// # Ok::<(), ssekit::error::StreamError<std::io::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    #[must_use = "streams do nothing unless polled"]
+    pub struct EventStream<S> {
+        #[pin]
+        inner: S,
+        parser: Parser,
+        done: bool,
+    }
+}
+
+parse_stream_common!(EventStream);
+
+impl<S, B, E> Stream for EventStream<S>
+where
+    S: Stream<Item = Result<B, E>>,
+    B: Into<Bytes>,
+{
+    type Item = Result<MessageEvent, StreamError<E>>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let mut this = self.project();
+        loop {
+            // Fast path: a message already in the parser.
+            if let Some(item) = this.parser.next() {
+                match item {
+                    Ok(Item::Message(m)) => return Poll::Ready(Some(Ok(m))),
+                    Ok(_) => continue,
+                    Err(e) => return Poll::Ready(Some(Err(StreamError::Parse(e)))),
+                }
+            }
+            match poll_item(this.inner.as_mut(), this.parser, this.done, cx) {
+                Poll::Ready(Some(Ok(Item::Message(m)))) => return Poll::Ready(Some(Ok(m))),
+                Poll::Ready(Some(Ok(_))) => {}
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+pin_project! {
+    /// Like [`EventStream`], but yields every [`Item`]: messages, `retry:` values as they are
+    /// read, and comments (when the [`ParserConfig`] asks for them; a client can treat them as
+    /// heartbeats).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures_util::{stream, StreamExt};
+    /// use ssekit::{Item, ItemStream, ParserConfig};
+    ///
+    /// # futures_executor::block_on(async {
+    /// let body = stream::iter([Ok::<_, ()>(": ping\nretry: 1000\n\n")]);
+    /// let items: Vec<_> = ItemStream::with_config(body, ParserConfig::new().comments(true))
+    ///     .collect()
+    ///     .await;
+    /// assert!(matches!(&items[0], Ok(Item::Comment(c)) if c == "ping"));
+    /// assert!(matches!(&items[1], Ok(Item::Retry(d)) if d.as_millis() == 1000));
+    /// # });
+    /// ```
+    #[must_use = "streams do nothing unless polled"]
+    pub struct ItemStream<S> {
+        #[pin]
+        inner: S,
+        parser: Parser,
+        done: bool,
+    }
+}
+
+parse_stream_common!(ItemStream);
+
+impl<S, B, E> Stream for ItemStream<S>
+where
+    S: Stream<Item = Result<B, E>>,
+    B: Into<Bytes>,
+{
+    type Item = Result<Item, StreamError<E>>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.project();
+        poll_item(this.inner, this.parser, this.done, cx)
+    }
+}
+
+/// Adapters on any [`Stream`]: `.sse_events()` on byte streams, `.sse_encode()` on event
+/// streams.
+///
+/// ```
+/// use futures_util::{stream, StreamExt};
+/// use ssekit::{Event, SseStreamExt};
+///
+/// # futures_executor::block_on(async {
+/// let bytes: Vec<_> = stream::iter([Event::new("hi")]).sse_encode().collect().await;
+/// let msgs: Vec<_> = stream::iter(bytes).sse_events().collect().await;
+/// assert_eq!(msgs[0].as_ref().unwrap().data(), "hi");
+/// # });
+/// ```
+pub trait SseStreamExt: Stream + Sized {
+    /// Parses this stream of byte chunks into messages; see [`EventStream`].
+    ///
+    /// ```
+    /// use ssekit::SseStreamExt;
+    /// let s = futures_util::stream::empty::<Result<Vec<u8>, ()>>().sse_events();
+    /// # drop(s);
+    /// ```
+    fn sse_events<B, E>(self) -> EventStream<Self>
+    where
+        Self: Stream<Item = Result<B, E>>,
+        B: Into<Bytes>,
+    {
+        EventStream::new(self)
+    }
+
+    /// Encodes this stream of events into bytes; see [`EncodeStream`].
+    ///
+    /// ```
+    /// use ssekit::SseStreamExt;
+    /// let s = futures_util::stream::empty::<ssekit::Event>().sse_encode();
+    /// # drop(s);
+    /// ```
+    fn sse_encode(self) -> EncodeStream<Self>
+    where
+        Self::Item: IntoEvent,
+    {
+        EncodeStream::new(self)
+    }
+}
+
+impl<S: Stream> SseStreamExt for S {}

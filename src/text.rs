@@ -1,0 +1,494 @@
+//! [`Text`]: immutable, cheaply cloned UTF-8, either inline or a view into [`Bytes`].
+//!
+//! This is the only module of the crate with `unsafe` code. Every `Text` upholds one invariant:
+//! **its bytes are valid UTF-8**. Each constructor either takes a `&str`/`String` (valid by
+//! type), or checks the bytes with [`core::str::from_utf8`], or replaces invalid sequences with
+//! U+FFFD. Given that invariant, [`Text::as_str`] skips a second check; that check would cost
+//! 30–45 ns per access on the parser's hot path (see `PERFORMANCE.md` in the design notes),
+//! which is more than the rest of a small message's parse.
+//!
+//! The module's tests run under Miri in CI.
+
+use alloc::borrow::Cow;
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+use bytes::Bytes;
+use core::borrow::Borrow;
+use core::cmp::Ordering;
+use core::fmt;
+use core::hash::{Hash, Hasher};
+use core::ops::Deref;
+
+/// Texts up to this many bytes are stored inline: copying them costs less than the atomic
+/// reference count of a shared [`Bytes`] view.
+pub(crate) const INLINE_CAP: usize = 30;
+
+#[derive(Clone)]
+enum Repr {
+    Inline { len: u8, buf: [u8; INLINE_CAP] },
+    Shared(Bytes),
+}
+
+/// Immutable UTF-8 text that clones in constant time.
+///
+/// `Text` is how ssekit holds the strings of an event: a parsed message's data, type and id,
+/// and an outgoing event's comment. Short texts (up to 30 bytes) live inline; longer ones are a
+/// [`Bytes`] view, so parsed data points into the received buffer instead of copying it.
+///
+/// It dereferences to [`str`] and compares equal to `str`, `&str` and `String`.
+///
+/// # Examples
+///
+/// ```
+/// use ssekit::Text;
+///
+/// let t = Text::from_static("hello");
+/// assert_eq!(t, "hello");
+/// assert_eq!(t.len(), 5);
+/// assert!(t.starts_with("he"));
+///
+/// let owned = Text::from(String::from("world"));
+/// assert_eq!(owned.as_str(), "world");
+/// ```
+#[derive(Clone)]
+pub struct Text(Repr);
+
+impl Text {
+    /// The empty text.
+    ///
+    /// ```
+    /// assert!(ssekit::Text::new().is_empty());
+    /// ```
+    #[must_use]
+    pub const fn new() -> Text {
+        Text(Repr::Inline {
+            len: 0,
+            buf: [0; INLINE_CAP],
+        })
+    }
+
+    /// Wraps a string literal without allocating or copying.
+    ///
+    /// ```
+    /// const PING: ssekit::Text = ssekit::Text::from_static("ping");
+    /// assert_eq!(PING, "ping");
+    /// ```
+    #[must_use]
+    pub const fn from_static(s: &'static str) -> Text {
+        Text(Repr::Shared(Bytes::from_static(s.as_bytes())))
+    }
+
+    /// Wraps bytes that must be UTF-8, without copying them.
+    ///
+    /// # Errors
+    ///
+    /// Returns the bytes back, in [`NotUtf8`], if they are not valid UTF-8.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use ssekit::Text;
+    ///
+    /// let t = Text::try_from_bytes(Bytes::from_static(b"caf\xc3\xa9")).unwrap();
+    /// assert_eq!(t, "café");
+    /// assert!(Text::try_from_bytes(Bytes::from_static(b"\xff")).is_err());
+    /// ```
+    pub fn try_from_bytes(bytes: Bytes) -> Result<Text, NotUtf8> {
+        match core::str::from_utf8(&bytes) {
+            // The bytes were just checked.
+            Ok(_) => Ok(Text(Repr::Shared(bytes))),
+            Err(_) => Err(NotUtf8(bytes)),
+        }
+    }
+
+    /// Decodes bytes as UTF-8, replacing each invalid sequence with U+FFFD as the WHATWG
+    /// decoder does. Valid input is not copied.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use ssekit::Text;
+    ///
+    /// assert_eq!(Text::from_utf8_lossy(Bytes::from_static(b"a\xffb")), "a\u{FFFD}b");
+    /// ```
+    #[must_use]
+    pub fn from_utf8_lossy(bytes: Bytes) -> Text {
+        if bytes.is_ascii() || core::str::from_utf8(&bytes).is_ok() {
+            Text(Repr::Shared(bytes))
+        } else {
+            Text::from(String::from_utf8_lossy(&bytes).into_owned())
+        }
+    }
+
+    /// Decodes `part`, a sub-slice of `src`, lossily; short text is copied inline, longer valid
+    /// text becomes a view of `src`.
+    ///
+    /// `part` must point into `src` (the parser guarantees it); if it does not, the text is
+    /// copied instead.
+    #[inline]
+    pub(crate) fn from_slice_lossy(src: &Bytes, part: &[u8]) -> Text {
+        if part.len() <= INLINE_CAP {
+            return Text::inline_lossy(part);
+        }
+        if part.is_ascii() || core::str::from_utf8(part).is_ok() {
+            let range = subslice_range(src, part);
+            match range {
+                Some((start, end)) => Text(Repr::Shared(src.slice(start..end))),
+                None => Text(Repr::Shared(Bytes::copy_from_slice(part))),
+            }
+        } else {
+            Text::from(String::from_utf8_lossy(part).into_owned())
+        }
+    }
+
+    /// Decodes `part` lossily into a new text, inline when short.
+    #[inline]
+    pub(crate) fn copy_lossy(part: &[u8]) -> Text {
+        if part.len() <= INLINE_CAP {
+            return Text::inline_lossy(part);
+        }
+        match String::from_utf8_lossy(part) {
+            Cow::Borrowed(_) => Text(Repr::Shared(Bytes::copy_from_slice(part))),
+            Cow::Owned(s) => Text::from(s),
+        }
+    }
+
+    #[inline]
+    fn inline_lossy(part: &[u8]) -> Text {
+        if part.is_ascii() || core::str::from_utf8(part).is_ok() {
+            let mut buf = [0; INLINE_CAP];
+            buf[..part.len()].copy_from_slice(part);
+            #[allow(clippy::cast_possible_truncation)] // part.len() <= INLINE_CAP
+            Text(Repr::Inline {
+                len: part.len() as u8,
+                buf,
+            })
+        } else {
+            Text::from(String::from_utf8_lossy(part).into_owned())
+        }
+    }
+
+    /// Wraps bytes that the caller has built only from valid UTF-8 pieces.
+    ///
+    /// Used by the parser for data joined from several lines, each of which it validated (or
+    /// replaced lossily) before appending, and joined with `\n`. A UTF-8 string followed by
+    /// another UTF-8 string is UTF-8, so the whole is valid. Checked in debug builds.
+    #[inline]
+    pub(crate) fn from_joined_utf8(bytes: Bytes) -> Text {
+        debug_assert!(core::str::from_utf8(&bytes).is_ok());
+        Text(Repr::Shared(bytes))
+    }
+
+    /// The text as a string slice.
+    ///
+    /// ```
+    /// let t = ssekit::Text::from("abc".to_owned());
+    /// assert_eq!(t.as_str(), "abc");
+    /// ```
+    #[inline]
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        let bytes = self.as_bytes();
+        // SAFETY: every constructor of `Text` stores only valid UTF-8 (module invariant, see
+        // the module docs): `&str`/`String` inputs are valid by type, `try_from_bytes` and the
+        // lossy constructors check with `from_utf8` or replace invalid input, and
+        // `from_joined_utf8` concatenates strings that were each valid. The inline buffer is
+        // read only up to `len`, which was set from the length of a valid string.
+        unsafe { core::str::from_utf8_unchecked(bytes) }
+    }
+
+    /// The text's UTF-8 bytes.
+    ///
+    /// ```
+    /// assert_eq!(ssekit::Text::from_static("hi").as_bytes(), b"hi");
+    /// ```
+    #[inline]
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            Repr::Inline { len, buf } => &buf[..usize::from(*len)],
+            Repr::Shared(b) => b,
+        }
+    }
+
+    /// Converts into [`Bytes`]: free for long texts, a copy of at most 30 bytes otherwise.
+    ///
+    /// ```
+    /// let b = ssekit::Text::from_static("abc").into_bytes();
+    /// assert_eq!(&b[..], b"abc");
+    /// ```
+    #[must_use]
+    pub fn into_bytes(self) -> bytes::Bytes {
+        match self.0 {
+            Repr::Inline { len, buf } => Bytes::copy_from_slice(&buf[..usize::from(len)]),
+            Repr::Shared(b) => b,
+        }
+    }
+
+    /// Whether this text is a view into a shared [`Bytes`] buffer (not stored inline).
+    ///
+    /// Handy to check that parsing did not copy.
+    ///
+    /// ```
+    /// assert!(ssekit::Text::from_static("abc").is_shared());
+    /// assert!(!ssekit::Text::new().is_shared());
+    /// ```
+    #[must_use]
+    pub fn is_shared(&self) -> bool {
+        matches!(self.0, Repr::Shared(_))
+    }
+}
+
+/// Start and end of `part` inside `src`, if `part` points into it.
+fn subslice_range(src: &[u8], part: &[u8]) -> Option<(usize, usize)> {
+    let base = src.as_ptr() as usize;
+    let p = part.as_ptr() as usize;
+    let start = p.checked_sub(base)?;
+    let end = start.checked_add(part.len())?;
+    (end <= src.len()).then_some((start, end))
+}
+
+/// Bytes that were not valid UTF-8, returned by [`Text::try_from_bytes`].
+///
+/// ```
+/// let err = ssekit::Text::try_from_bytes(bytes::Bytes::from_static(b"\xc3")).unwrap_err();
+/// assert_eq!(err.to_string(), "text is not valid UTF-8");
+/// assert_eq!(&err.into_bytes()[..], b"\xc3");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotUtf8(Bytes);
+
+impl NotUtf8 {
+    /// The rejected bytes.
+    ///
+    /// ```
+    /// let err = ssekit::Text::try_from_bytes(bytes::Bytes::from_static(b"\xff")).unwrap_err();
+    /// assert_eq!(err.into_bytes().len(), 1);
+    /// ```
+    #[must_use]
+    pub fn into_bytes(self) -> Bytes {
+        self.0
+    }
+}
+
+impl fmt::Display for NotUtf8 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("text is not valid UTF-8")
+    }
+}
+
+impl core::error::Error for NotUtf8 {}
+
+impl Default for Text {
+    fn default() -> Text {
+        Text::new()
+    }
+}
+
+impl Deref for Text {
+    type Target = str;
+    #[inline]
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Text {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<[u8]> for Text {
+    fn as_ref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl Borrow<str> for Text {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Text) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for Text {}
+
+impl PartialEq<str> for Text {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Text {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for Text {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl PartialEq<Text> for str {
+    fn eq(&self, other: &Text) -> bool {
+        self == other.as_str()
+    }
+}
+
+impl PartialEq<Text> for &str {
+    fn eq(&self, other: &Text) -> bool {
+        *self == other.as_str()
+    }
+}
+
+impl PartialOrd for Text {
+    fn partial_cmp(&self, other: &Text) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Text {
+    fn cmp(&self, other: &Text) -> Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl Hash for Text {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl From<&'static str> for Text {
+    /// Wraps the literal without copying, like [`Text::from_static`].
+    fn from(s: &'static str) -> Text {
+        Text::from_static(s)
+    }
+}
+
+impl From<String> for Text {
+    /// Takes the string's buffer without copying (short strings are moved inline).
+    fn from(s: String) -> Text {
+        if s.len() <= INLINE_CAP {
+            Text::inline_lossy(s.as_bytes())
+        } else {
+            Text(Repr::Shared(Bytes::from(s.into_bytes())))
+        }
+    }
+}
+
+impl From<Box<str>> for Text {
+    fn from(s: Box<str>) -> Text {
+        Text::from(String::from(s))
+    }
+}
+
+impl From<char> for Text {
+    fn from(c: char) -> Text {
+        let mut b = [0; 4];
+        Text::copy_lossy(c.encode_utf8(&mut b).as_bytes())
+    }
+}
+
+impl TryFrom<Bytes> for Text {
+    type Error = NotUtf8;
+    fn try_from(b: Bytes) -> Result<Text, NotUtf8> {
+        Text::try_from_bytes(b)
+    }
+}
+
+impl TryFrom<Vec<u8>> for Text {
+    type Error = NotUtf8;
+    fn try_from(v: Vec<u8>) -> Result<Text, NotUtf8> {
+        Text::try_from_bytes(Bytes::from(v))
+    }
+}
+
+impl From<Text> for Bytes {
+    fn from(t: Text) -> Bytes {
+        t.into_bytes()
+    }
+}
+
+impl From<Text> for String {
+    fn from(t: Text) -> String {
+        String::from(t.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+
+    #[test]
+    fn inline_and_shared_agree() {
+        let short = Text::copy_lossy(b"short");
+        assert!(!short.is_shared());
+        assert_eq!(short, "short");
+        let long_src = Bytes::from_static(b"0123456789012345678901234567890123456789");
+        let long = Text::from_slice_lossy(&long_src, &long_src[2..38]);
+        assert!(long.is_shared());
+        assert_eq!(long.as_bytes().as_ptr(), long_src[2..].as_ptr());
+        assert_eq!(long, "234567890123456789012345678901234567");
+        assert_eq!(long.clone(), long);
+    }
+
+    #[test]
+    fn lossy_replaces_invalid_sequences() {
+        let src = Bytes::from_static(b"ok \xf0\x9f\x98 then \xc3\xa9 and a long tail of ascii text");
+        let t = Text::from_slice_lossy(&src, &src[..]);
+        assert_eq!(t, "ok \u{FFFD} then é and a long tail of ascii text");
+        assert_eq!(Text::copy_lossy(b"\xe2\x82"), "\u{FFFD}");
+        assert_eq!(Text::copy_lossy(b"\xff\xfe"), "\u{FFFD}\u{FFFD}");
+        assert_eq!(Text::from_utf8_lossy(Bytes::from_static(b"\x80")), "\u{FFFD}");
+    }
+
+    #[test]
+    fn foreign_slice_is_copied() {
+        let src = Bytes::from_static(b"abc");
+        let other = [b'x'; 40];
+        let t = Text::from_slice_lossy(&src, &other);
+        assert_eq!(t.as_bytes(), &other[..]);
+    }
+
+    #[test]
+    fn conversions() {
+        assert_eq!(Text::from('é'), "é");
+        assert_eq!(Text::from(String::from("x").into_boxed_str()), "x");
+        let long = "y".repeat(100);
+        let t = Text::from(long.clone());
+        assert!(t.is_shared());
+        assert_eq!(String::from(t.clone()), long);
+        assert_eq!(Bytes::from(t).len(), 100);
+        assert_eq!(Text::try_from(alloc::vec![0xffu8]).unwrap_err().to_string(), "text is not valid UTF-8");
+        assert_eq!(Text::new().into_bytes().len(), 0);
+        assert!(Text::from_static("a") < Text::from_static("b"));
+        assert_eq!(alloc::format!("{:?}", Text::from_static("q\"")), "\"q\\\"\"");
+    }
+
+    #[test]
+    fn joined() {
+        let t = Text::from_joined_utf8(Bytes::from_static("é\nü".as_bytes()));
+        assert_eq!(t, "é\nü");
+    }
+}
