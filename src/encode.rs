@@ -137,6 +137,7 @@ impl Event {
     pub fn write_to<B: BufMut>(&self, dst: &mut B) {
         write_head(self, dst);
         if let Some(data) = &self.data {
+            let data = data.as_bytes();
             for_each_line(data, |s, e| {
                 dst.put_slice(b"data: ");
                 dst.put_slice(&data[s..e]);
@@ -202,6 +203,7 @@ impl Event {
         write_head(&self, &mut buf);
         let has_fields = self.has_fields();
         if let Some(data) = self.data {
+            let data = data.into_bytes();
             for_each_line(&data, |s, e| {
                 buf.put_slice(b"data: ");
                 if e - s >= ZERO_COPY_MIN {

@@ -41,7 +41,7 @@ use core::time::Duration;
 /// ```
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Event {
-    pub(crate) data: Option<Bytes>,
+    pub(crate) data: Option<Data>,
     pub(crate) event: Option<EventType>,
     pub(crate) id: Option<EventId>,
     pub(crate) retry: Option<Duration>,
@@ -51,8 +51,8 @@ pub struct Event {
 impl Event {
     /// An event that carries only data; as data cannot be invalid, this cannot fail.
     ///
-    /// Takes `&'static str` and `Bytes` without copying, and `String` or `Vec<u8>` without
-    /// copying their buffer. Data should be UTF-8: a client decodes it as UTF-8 and shows
+    /// Takes `&'static str`, `Bytes`, [`Text`], `String` and `Vec<u8>` without copying or
+    /// allocating (see [`Data`]). Data should be UTF-8: a client decodes it as UTF-8 and shows
     /// invalid bytes as U+FFFD (they cannot break the framing either way).
     ///
     /// ```
@@ -60,7 +60,7 @@ impl Event {
     /// assert_eq!(e.to_bytes(), "data: hello\n\n");
     /// ```
     #[must_use]
-    pub fn new(data: impl Into<Bytes>) -> Event {
+    pub fn new(data: impl Into<Data>) -> Event {
         Event {
             data: Some(data.into()),
             ..Event::default()
@@ -88,7 +88,7 @@ impl Event {
     /// ```
     #[must_use]
     pub fn data(&self) -> Option<&[u8]> {
-        self.data.as_deref()
+        self.data.as_ref().map(Data::as_bytes)
     }
 
     /// The event's type (`event:` field), if set.
@@ -139,11 +139,11 @@ impl Event {
     /// Takes the data out of the event, without copying.
     ///
     /// ```
-    /// let data = ssekit::Event::new("payload").into_data();
-    /// assert_eq!(data.as_deref(), Some(&b"payload"[..]));
+    /// let data = ssekit::Event::new("payload").into_data().unwrap();
+    /// assert_eq!(data.as_bytes(), b"payload");
     /// ```
     #[must_use]
-    pub fn into_data(self) -> Option<Bytes> {
+    pub fn into_data(self) -> Option<Data> {
         self.data
     }
 
@@ -159,9 +159,10 @@ impl fmt::Debug for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Event");
         if let Some(data) = &self.data {
+            let data = data.as_bytes();
             match core::str::from_utf8(data) {
                 Ok(s) => d.field("data", &s),
-                Err(_) => d.field("data", data),
+                Err(_) => d.field("data", &data),
             };
         }
         if let Some(t) = &self.event {
@@ -210,14 +211,14 @@ impl EventBuilder {
     }
 
     /// Sets the data (replacing earlier data). Any bytes are accepted: each line becomes its
-    /// own `data:` line. `&'static str` and `Bytes` are not copied; nor is the buffer of a
-    /// `String` or `Vec<u8>`.
+    /// own `data:` line. `&'static str`, `Bytes` and [`Text`] are not copied; a `String` or
+    /// `Vec<u8>` is kept as it is (see [`Data`]).
     ///
     /// ```
     /// let e = ssekit::Event::builder().data("a\r\nb").build().unwrap();
     /// assert_eq!(e.to_bytes(), "data: a\ndata: b\n\n");
     /// ```
-    pub fn data(self, data: impl Into<Bytes>) -> EventBuilder {
+    pub fn data(self, data: impl Into<Data>) -> EventBuilder {
         let data = data.into();
         self.map(|e| {
             e.data = Some(data);
@@ -244,7 +245,7 @@ impl EventBuilder {
         self.map(|e| {
             let json = serde_json::to_vec(value)
                 .map_err(|err| EventError::Json(crate::error::JsonError(err)))?;
-            e.data = Some(Bytes::from(json));
+            e.data = Some(Data::from(json));
             Ok(())
         })
     }
@@ -376,5 +377,147 @@ impl From<usize> for EventId {
         #[allow(clippy::cast_possible_truncation)]
         let digits = crate::encode::write_decimal(n as u128, &mut buf);
         EventId::from_parsed(Text::copy_lossy(digits))
+    }
+}
+
+#[derive(Clone)]
+enum DataRepr {
+    Bytes(Bytes),
+    Vec(alloc::vec::Vec<u8>),
+    Text(Text),
+}
+
+/// An event's data, as the caller gave it: `Bytes`, `&'static str`, `String`, `Vec<u8>` or
+/// [`Text`], kept without copying or allocating.
+///
+/// (Turning a `String` whose capacity exceeds its length into `Bytes` would allocate; keeping
+/// it as it is avoids one allocation per event on the common path of a server that formats
+/// JSON into a `String`.)
+///
+/// ```
+/// use ssekit::Data;
+/// let d = Data::from(String::from("{\"n\":1}"));
+/// assert_eq!(d.as_bytes(), b"{\"n\":1}");
+/// assert_eq!(d.len(), 7);
+/// ```
+#[derive(Clone)]
+pub struct Data(DataRepr);
+
+impl Data {
+    /// The data's bytes.
+    ///
+    /// ```
+    /// assert_eq!(ssekit::Data::from("x").as_bytes(), b"x");
+    /// ```
+    #[must_use]
+    #[inline]
+    pub fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            DataRepr::Bytes(b) => b,
+            DataRepr::Vec(v) => v,
+            DataRepr::Text(t) => t.as_bytes(),
+        }
+    }
+
+    /// The length in bytes.
+    ///
+    /// ```
+    /// assert_eq!(ssekit::Data::from("abc").len(), 3);
+    /// ```
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.as_bytes().len()
+    }
+
+    /// Whether the data is empty (an event with empty data still dispatches).
+    ///
+    /// ```
+    /// assert!(ssekit::Data::from("").is_empty());
+    /// ```
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.as_bytes().is_empty()
+    }
+
+    /// Converts into [`Bytes`]: free for `Bytes`, `&'static str` and long [`Text`]; a `Vec`
+    /// or `String` becomes `Bytes` without copying (which allocates a small header when its
+    /// capacity exceeds its length).
+    ///
+    /// ```
+    /// let b = ssekit::Data::from(vec![1u8, 2]).into_bytes();
+    /// assert_eq!(&b[..], &[1, 2]);
+    /// ```
+    #[must_use]
+    pub fn into_bytes(self) -> Bytes {
+        match self.0 {
+            DataRepr::Bytes(b) => b,
+            DataRepr::Vec(v) => Bytes::from(v),
+            DataRepr::Text(t) => t.into_bytes(),
+        }
+    }
+}
+
+impl PartialEq for Data {
+    fn eq(&self, other: &Data) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for Data {}
+
+impl fmt::Debug for Data {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match core::str::from_utf8(self.as_bytes()) {
+            Ok(s) => fmt::Debug::fmt(s, f),
+            Err(_) => fmt::Debug::fmt(self.as_bytes(), f),
+        }
+    }
+}
+
+impl From<Bytes> for Data {
+    fn from(b: Bytes) -> Data {
+        Data(DataRepr::Bytes(b))
+    }
+}
+
+impl From<bytes::BytesMut> for Data {
+    fn from(b: bytes::BytesMut) -> Data {
+        Data(DataRepr::Bytes(b.freeze()))
+    }
+}
+
+impl From<&'static str> for Data {
+    fn from(s: &'static str) -> Data {
+        Data(DataRepr::Bytes(Bytes::from_static(s.as_bytes())))
+    }
+}
+
+impl From<&'static [u8]> for Data {
+    fn from(s: &'static [u8]) -> Data {
+        Data(DataRepr::Bytes(Bytes::from_static(s)))
+    }
+}
+
+impl From<String> for Data {
+    fn from(s: String) -> Data {
+        Data(DataRepr::Vec(s.into_bytes()))
+    }
+}
+
+impl From<alloc::vec::Vec<u8>> for Data {
+    fn from(v: alloc::vec::Vec<u8>) -> Data {
+        Data(DataRepr::Vec(v))
+    }
+}
+
+impl From<Text> for Data {
+    fn from(t: Text) -> Data {
+        Data(DataRepr::Text(t))
+    }
+}
+
+impl From<Data> for Bytes {
+    fn from(d: Data) -> Bytes {
+        d.into_bytes()
     }
 }

@@ -105,7 +105,7 @@ mod text;
 mod timer;
 
 pub use config::ParserConfig;
-pub use event::{Event, EventBuilder};
+pub use event::{Data, Event, EventBuilder};
 pub use field::{EventId, EventType};
 pub use message::{Item, MessageEvent};
 pub use parser::Parser;

@@ -162,7 +162,7 @@ impl MessageEvent {
     #[must_use]
     pub fn into_event(self) -> Event {
         Event {
-            data: Some(self.data.into_bytes()),
+            data: Some(self.data.into()),
             event: self.event_type,
             id: self.id_in_block.then_some(self.last_event_id),
             retry: None,
