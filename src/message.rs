@@ -8,7 +8,7 @@ use core::time::Duration;
 /// A message dispatched by the parser: the `MessageEvent` a browser's `EventSource` fires.
 ///
 /// Its data is a view of the received bytes when the data was one line inside one chunk (and
-/// longer than 30 bytes; shorter text is stored inline, which is cheaper than a reference
+/// longer than 31 bytes; shorter text is stored inline, which is cheaper than a reference
 /// count). Cloning is cheap.
 ///
 /// # Examples

@@ -414,7 +414,13 @@ impl Parser {
                     continue;
                 }
             }
-            let Some(i) = memchr::memchr2(b'\n', b'\r', &bytes[pos..]) else {
+            // A blank line (the end of every event) needs no search.
+            let found = if matches!(bytes[pos], b'\n' | b'\r') {
+                Some(0)
+            } else {
+                memchr::memchr2(b'\n', b'\r', &bytes[pos..])
+            };
+            let Some(i) = found else {
                 self.carry(&bytes[pos..]);
                 self.pos = bytes.len();
                 if let Some(err) = self.carry_overflow() {
@@ -658,7 +664,7 @@ fn text(value: &[u8], src: Option<&Bytes>) -> Text {
 }
 
 fn push_lossy(buf: &mut BytesMut, value: &[u8]) {
-    if value.is_ascii() || core::str::from_utf8(value).is_ok() {
+    if crate::text::is_utf8(value) {
         buf.extend_from_slice(value);
     } else {
         let fixed: String = String::from_utf8_lossy(value).into_owned();
