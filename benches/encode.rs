@@ -109,17 +109,13 @@ fn poll_all<S: futures_core::Stream + Unpin>(mut s: S, mut f: impl FnMut(S::Item
 fn ssekit_buffer(input: &Input, sink: &mut dyn FnMut(&[u8])) {
     // Sans-IO: one reused buffer, split off every 32 KiB as a writer would.
     let mut buf = BytesMut::with_capacity(64 * 1024);
-    let mut flush = |buf: &mut BytesMut, force: bool| {
-        if force || buf.len() >= 32 * 1024 {
-            let chunk = buf.split().freeze();
-            sink(&chunk);
-        }
-    };
     match input {
         Input::Strings(v) => {
             for s in v {
                 ssekit::Event::new(s.clone()).encode(&mut buf);
-                flush(&mut buf, false);
+                if buf.len() >= 32 * 1024 {
+                    sink(&buf.split().freeze());
+                }
             }
         }
         Input::Shared(b, n) => {
@@ -132,7 +128,9 @@ fn ssekit_buffer(input: &Input, sink: &mut dyn FnMut(&[u8])) {
             }
         }
     }
-    flush(&mut buf, true);
+    if !buf.is_empty() {
+        sink(&buf.split().freeze());
+    }
 }
 
 fn ssekit_stream(input: &Input, sink: &mut dyn FnMut(&[u8])) {
