@@ -157,7 +157,12 @@ fn sse_stream(input: &Input, sink: &mut dyn FnMut(&[u8])) {
             // Its data is a String: the payload must become one.
             let s = std::str::from_utf8(b).unwrap();
             for _ in 0..*n {
-                sink(&sse_stream::Sse::default().data(s.to_owned()).encode().unwrap());
+                sink(
+                    &sse_stream::Sse::default()
+                        .data(s.to_owned())
+                        .encode()
+                        .unwrap(),
+                );
             }
         }
     }
@@ -167,7 +172,8 @@ fn axum_body(input: &Input, sink: &mut dyn FnMut(&[u8])) {
     use axum::response::sse::{Event, Sse};
     use axum::response::IntoResponse;
     let drive = |events: Vec<Event>, sink: &mut dyn FnMut(&[u8])| {
-        let resp = Sse::new(stream::iter(events.into_iter().map(Ok::<_, Infallible>))).into_response();
+        let resp =
+            Sse::new(stream::iter(events.into_iter().map(Ok::<_, Infallible>))).into_response();
         let mut body = std::pin::pin!(resp.into_body());
         let mut cx = Context::from_waker(Waker::noop());
         while let Poll::Ready(Some(frame)) = body.as_mut().poll_frame(&mut cx) {
@@ -178,7 +184,10 @@ fn axum_body(input: &Input, sink: &mut dyn FnMut(&[u8])) {
     };
     match input {
         // axum's `Event::data` takes `AsRef<str>` and copies it into the event's buffer.
-        Input::Strings(v) => drive(v.iter().map(|s| Event::default().data(s.clone())).collect(), sink),
+        Input::Strings(v) => drive(
+            v.iter().map(|s| Event::default().data(s.clone())).collect(),
+            sink,
+        ),
         Input::Shared(b, n) => {
             let s = std::str::from_utf8(b).unwrap();
             drive((0..*n).map(|_| Event::default().data(s)).collect(), sink);
@@ -213,7 +222,10 @@ fn verify(name: &str, encode: Encoder, input: &Input) -> usize {
             _ => None,
         })
         .collect();
-    assert!(got == expected_data(input), "{name} produced a wrong stream");
+    assert!(
+        got == expected_data(input),
+        "{name} produced a wrong stream"
+    );
     wire.len()
 }
 
@@ -228,7 +240,11 @@ fn group(c: &mut Criterion, name: &str, input: &Input) {
         // The floor for a zero-copy encoder: one scan of each payload for line breaks.
         let (b, n) = (b.clone(), *n);
         g.bench_function("memchr2-scan-floor", move |bench| {
-            bench.iter(|| (0..n).map(|_| memchr::memchr2_iter(b'\n', b'\r', &b).count()).sum::<usize>());
+            bench.iter(|| {
+                (0..n)
+                    .map(|_| memchr::memchr2_iter(b'\n', b'\r', &b).count())
+                    .sum::<usize>()
+            });
         });
     }
     for &(enc_name, encode) in ENCODERS {
@@ -292,8 +308,16 @@ fn benches(c: &mut Criterion) {
     let small = Input::Strings(llm_json());
     report_allocations(&small);
     group(c, "i-50k-small-json", &small);
-    group(c, "ii-200x64k-multiline", &Input::Shared(Bytes::from(multiline_64k()), 200));
-    group(c, "iii-200x1mib-single-line", &Input::Shared(Bytes::from(vec![b'a'; 1 << 20]), 200));
+    group(
+        c,
+        "ii-200x64k-multiline",
+        &Input::Shared(Bytes::from(multiline_64k()), 200),
+    );
+    group(
+        c,
+        "iii-200x1mib-single-line",
+        &Input::Shared(Bytes::from(vec![b'a'; 1 << 20]), 200),
+    );
     crossover(c);
 }
 

@@ -65,8 +65,26 @@ impl Rng {
 }
 
 const WORDS: &[&str] = &[
-    " the", " model", " streams", " tokens", ",", " and", " é", " café", " —", " 你好", " 🎉", " data",
-    " server", " sent", " events", ".", "\\n", " \\\"quoted\\\"", " of", " to",
+    " the",
+    " model",
+    " streams",
+    " tokens",
+    ",",
+    " and",
+    " é",
+    " café",
+    " —",
+    " 你好",
+    " 🎉",
+    " data",
+    " server",
+    " sent",
+    " events",
+    ".",
+    "\\n",
+    " \\\"quoted\\\"",
+    " of",
+    " to",
 ];
 
 fn llm_stream() -> Vec<u8> {
@@ -115,13 +133,18 @@ fn small_mixed() -> Vec<u8> {
             out.push_str(&format!("retry: 3000{nl}"));
         }
         let kind = ["update", "score", "presence"][i % 3];
-        out.push_str(&format!("event: {kind}{nl}id: {i}{nl}data: {{\"v\":{i}}}{nl}{nl}"));
+        out.push_str(&format!(
+            "event: {kind}{nl}id: {i}{nl}data: {{\"v\":{i}}}{nl}{nl}"
+        ));
     }
     out.into_bytes()
 }
 
 fn chunk_fixed(input: &Bytes, size: usize) -> Vec<Bytes> {
-    (0..input.len()).step_by(size).map(|i| input.slice(i..(i + size).min(input.len()))).collect()
+    (0..input.len())
+        .step_by(size)
+        .map(|i| input.slice(i..(i + size).min(input.len())))
+        .collect()
 }
 
 fn chunk_random(input: &Bytes, max: usize) -> Vec<Bytes> {
@@ -169,7 +192,12 @@ fn expected(input: &[u8]) -> (Full, Sum) {
     let mut full = Vec::new();
     let mut sum = Sum::default();
     for o in naive::parse(input).out {
-        if let naive::Out::Message { event_type, data, last_event_id } = o {
+        if let naive::Out::Message {
+            event_type,
+            data,
+            last_event_id,
+        } = o
+        {
             sum.add(&event_type, &last_event_id, &data);
             full.push((event_type, last_event_id, data));
         }
@@ -196,7 +224,11 @@ fn input_stream(chunks: &[Bytes]) -> impl Stream<Item = Result<Bytes, Infallible
 }
 
 fn run_ssekit(chunks: &[Bytes], f: &mut dyn FnMut(&str, &str, &str)) {
-    let mut p = ssekit::Parser::with_config(ssekit::ParserConfig::new().max_line_len(64 << 20).max_event_len(64 << 20));
+    let mut p = ssekit::Parser::with_config(
+        ssekit::ParserConfig::new()
+            .max_line_len(64 << 20)
+            .max_event_len(64 << 20),
+    );
     let mut pull = |p: &mut ssekit::Parser| {
         while let Some(item) = p.next() {
             if let Ok(ssekit::Item::Message(m)) = item {
@@ -249,7 +281,11 @@ fn run_sse_stream(chunks: &[Bytes], f: &mut dyn FnMut(&str, &str, &str)) {
             last_id.clone_from(id);
         }
         if let Some(data) = &b.data {
-            let t = b.event.as_deref().filter(|t| !t.is_empty()).unwrap_or("message");
+            let t = b
+                .event
+                .as_deref()
+                .filter(|t| !t.is_empty())
+                .unwrap_or("message");
             f(t, &last_id, data);
         }
     });
@@ -259,13 +295,20 @@ fn run_eventsource_stream(chunks: &[Bytes], f: &mut dyn FnMut(&str, &str, &str))
     use eventsource_stream::Eventsource;
     drain(input_stream(chunks).eventsource(), |ev| {
         let ev = ev.unwrap();
-        let t = if ev.event.is_empty() { "message" } else { &ev.event };
+        let t = if ev.event.is_empty() {
+            "message"
+        } else {
+            &ev.event
+        };
         f(t, &ev.id, &ev.data);
     });
 }
 
 fn run_memchr(chunks: &[Bytes]) -> usize {
-    chunks.iter().map(|c| memchr::memchr_iter(b'\n', c).count()).sum()
+    chunks
+        .iter()
+        .map(|c| memchr::memchr_iter(b'\n', c).count())
+        .sum()
 }
 
 const RUNNERS: &[(&str, Runner)] = &[
@@ -285,7 +328,9 @@ fn checked_sum(run: Runner, chunks: &[Bytes]) -> Sum {
 
 fn verify(name: &str, workload: &str, run: Runner, chunks: &[Bytes], want: &Full) -> bool {
     let mut got = Vec::with_capacity(want.len());
-    run(chunks, &mut |t, id, d| got.push((t.to_string(), id.to_string(), d.to_string())));
+    run(chunks, &mut |t, id, d| {
+        got.push((t.to_string(), id.to_string(), d.to_string()))
+    });
     let ok = &got == want;
     if !ok {
         let first = got.iter().zip(want).position(|(a, b)| a != b);
@@ -313,7 +358,10 @@ fn workload_group(c: &mut Criterion, name: &str, input: &Bytes, chunks: &[Bytes]
         g.bench_function(runner_name, |b| {
             b.iter(|| {
                 let got = checked_sum(run, chunks);
-                assert_eq!(got, sum, "{runner_name} gave a different output while timed");
+                assert_eq!(
+                    got, sum,
+                    "{runner_name} gave a different output while timed"
+                );
             });
         });
     }
@@ -322,7 +370,10 @@ fn workload_group(c: &mut Criterion, name: &str, input: &Bytes, chunks: &[Bytes]
 
 fn report_allocations(input: &Bytes, chunks: &[Bytes]) {
     let (full, _) = expected(input);
-    println!("allocations per message on the LLM stream (16 KiB reads), {} messages:", full.len());
+    println!(
+        "allocations per message on the LLM stream (16 KiB reads), {} messages:",
+        full.len()
+    );
     for &(name, run) in RUNNERS {
         let before = ALLOCS.load(Relaxed);
         let mut n = 0u64;
@@ -342,7 +393,12 @@ fn benches(c: &mut Criterion) {
     workload_group(c, "ii-64k-multiline", &big, &chunk_fixed(&big, 16 * 1024));
 
     let mixed = Bytes::from(small_mixed());
-    workload_group(c, "iii-small-mixed", &mixed, &chunk_fixed(&mixed, 16 * 1024));
+    workload_group(
+        c,
+        "iii-small-mixed",
+        &mixed,
+        &chunk_fixed(&mixed, 16 * 1024),
+    );
 
     workload_group(c, "iv-llm-1-64", &llm, &chunk_random(&llm, 64));
 
@@ -363,26 +419,36 @@ fn long_line(c: &mut Criterion) {
         let input = Bytes::from(v);
         g.throughput(Throughput::Bytes(input.len() as u64));
         for chunk in [usize::MAX, 64, 1] {
-            let label = if chunk == usize::MAX { "whole".to_string() } else { format!("{chunk}B") };
-            g.bench_with_input(BenchmarkId::new(label, format!("{mib}MiB")), &input, |b, input| {
-                b.iter(|| {
-                    let mut p = ssekit::Parser::with_config(
-                        ssekit::ParserConfig::new().max_line_len(64 << 20).max_event_len(64 << 20),
-                    );
-                    let mut n = 0;
-                    let mut i = 0;
-                    while i < input.len() {
-                        let end = i.saturating_add(chunk).min(input.len());
-                        p.feed(input.slice(i..end));
-                        i = end;
-                        while let Some(m) = p.next_message() {
-                            assert_eq!(m.unwrap().data().len(), mib << 20);
-                            n += 1;
+            let label = if chunk == usize::MAX {
+                "whole".to_string()
+            } else {
+                format!("{chunk}B")
+            };
+            g.bench_with_input(
+                BenchmarkId::new(label, format!("{mib}MiB")),
+                &input,
+                |b, input| {
+                    b.iter(|| {
+                        let mut p = ssekit::Parser::with_config(
+                            ssekit::ParserConfig::new()
+                                .max_line_len(64 << 20)
+                                .max_event_len(64 << 20),
+                        );
+                        let mut n = 0;
+                        let mut i = 0;
+                        while i < input.len() {
+                            let end = i.saturating_add(chunk).min(input.len());
+                            p.feed(input.slice(i..end));
+                            i = end;
+                            while let Some(m) = p.next_message() {
+                                assert_eq!(m.unwrap().data().len(), mib << 20);
+                                n += 1;
+                            }
                         }
-                    }
-                    assert_eq!(n, 1);
-                });
-            });
+                        assert_eq!(n, 1);
+                    });
+                },
+            );
         }
     }
     g.finish();

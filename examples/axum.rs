@@ -13,9 +13,15 @@ use ssekit::{EncodeStream, Event};
 use tokio_stream_shim::interval_stream;
 
 async fn events() -> impl IntoResponse {
-    let ticks = interval_stream(Duration::from_secs(1)).enumerate().map(|(n, _)| {
-        Event::builder().event("tick").id(n as u64).data(format!("{{\"n\":{n}}}")).build()
-    });
+    let ticks = interval_stream(Duration::from_secs(1))
+        .enumerate()
+        .map(|(n, _)| {
+            Event::builder()
+                .event("tick")
+                .id(n as u64)
+                .data(format!("{{\"n\":{n}}}"))
+                .build()
+        });
     EncodeStream::new(ticks)
         .keep_alive_tokio(Duration::from_secs(15))
         .into_response()

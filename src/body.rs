@@ -54,7 +54,8 @@ where
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
-        self.poll_next(cx).map(|o| o.map(|r| r.map(http_body::Frame::data)))
+        self.poll_next(cx)
+            .map(|o| o.map(|r| r.map(http_body::Frame::data)))
     }
 }
 

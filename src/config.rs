@@ -7,7 +7,9 @@
 /// an event up to [`max_event_len`](ParserConfig::max_event_len). Past either, the parser
 /// reports a [`ParseError`](crate::error::ParseError), drops the event, skips to the next blank
 /// line and goes on. Whatever the peer sends, the parser holds at most both limits plus the
-/// chunk it was last given.
+/// chunk it was last given. (Limits count bytes as received; an invalid UTF-8 byte becomes the
+/// three bytes of U+FFFD in the decoded data, so a hostile event can take up to three times
+/// its limit once decoded.)
 ///
 /// The defaults are generous: 16 MiB each. Streaming LLM and MCP responses often carry events
 /// of hundreds of KiB, and tool results of several MiB.

@@ -251,7 +251,10 @@ impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ParseError::LineTooLong { limit } => {
-                write!(f, "event stream line longer than the limit of {limit} bytes")
+                write!(
+                    f,
+                    "event stream line longer than the limit of {limit} bytes"
+                )
             }
             ParseError::EventTooLarge { limit } => {
                 write!(f, "event data larger than the limit of {limit} bytes")

@@ -40,9 +40,10 @@ use core::time::Duration;
 /// # Ok::<(), ssekit::error::EventError>(())
 /// ```
 #[derive(Clone, Default, PartialEq, Eq)]
+#[allow(clippy::struct_field_names)] // `event_type` names the wire field, as the accessor does
 pub struct Event {
     pub(crate) data: Option<Data>,
-    pub(crate) event: Option<EventType>,
+    pub(crate) event_type: Option<EventType>,
     pub(crate) id: Option<EventId>,
     pub(crate) retry: Option<Duration>,
     pub(crate) comment: Option<Text>,
@@ -73,7 +74,6 @@ impl Event {
     /// let e = ssekit::Event::builder().event("ping").data("").build().unwrap();
     /// assert_eq!(e.to_bytes(), "event: ping\ndata: \n\n");
     /// ```
-    #[must_use]
     pub fn builder() -> EventBuilder {
         EventBuilder {
             inner: Ok(Event::default()),
@@ -99,7 +99,7 @@ impl Event {
     /// ```
     #[must_use]
     pub fn event_type(&self) -> Option<&EventType> {
-        self.event.as_ref()
+        self.event_type.as_ref()
     }
 
     /// The event's id, if set.
@@ -151,7 +151,10 @@ impl Event {
     /// than a comment. A comment-only event is written as comment lines alone, so that clients
     /// which treat every blank line as an event see nothing.
     pub(crate) fn has_fields(&self) -> bool {
-        self.data.is_some() || self.event.is_some() || self.id.is_some() || self.retry.is_some()
+        self.data.is_some()
+            || self.event_type.is_some()
+            || self.id.is_some()
+            || self.retry.is_some()
     }
 }
 
@@ -165,7 +168,7 @@ impl fmt::Debug for Event {
                 Err(_) => d.field("data", &data),
             };
         }
-        if let Some(t) = &self.event {
+        if let Some(t) = &self.event_type {
             d.field("event", t);
         }
         if let Some(id) = &self.id {
@@ -268,7 +271,7 @@ impl EventBuilder {
         T::Error: Into<EventError>,
     {
         self.map(|e| {
-            e.event = Some(event_type.try_into().map_err(Into::into)?);
+            e.event_type = Some(event_type.try_into().map_err(Into::into)?);
             Ok(())
         })
     }

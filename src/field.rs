@@ -37,7 +37,9 @@ fn check(field: Field, text: &str) -> Result<(), InvalidField> {
 fn text_from_bytes(field: Field, bytes: Bytes) -> Result<Text, InvalidField> {
     Text::try_from_bytes(bytes).map_err(|e| {
         let bytes = e.into_bytes();
-        let at = core::str::from_utf8(&bytes).err().map_or(0, |err| err.valid_up_to());
+        let at = core::str::from_utf8(&bytes)
+            .err()
+            .map_or(0, |err| err.valid_up_to());
         InvalidField::new(field, Problem::NotUtf8, at)
     })
 }
@@ -275,7 +277,10 @@ mod tests {
         let e = EventType::try_from("ab\rc").unwrap_err();
         assert_eq!(e.field(), Field::Event);
         assert_eq!(e.position(), 2);
-        assert_eq!(e.to_string(), "invalid event type: carriage return at byte 2");
+        assert_eq!(
+            e.to_string(),
+            "invalid event type: carriage return at byte 2"
+        );
         let e = EventId::try_from("1\n").unwrap_err();
         assert_eq!(e.to_string(), "invalid event id: line feed at byte 1");
         let e = EventId::try_from("\0").unwrap_err();

@@ -63,7 +63,9 @@ impl MessageEvent {
     #[must_use]
     #[inline]
     pub fn event_type(&self) -> &str {
-        self.event_type.as_ref().map_or("message", EventType::as_str)
+        self.event_type
+            .as_ref()
+            .map_or("message", EventType::as_str)
     }
 
     /// The data: the block's `data:` values joined with `\n`.
@@ -163,7 +165,7 @@ impl MessageEvent {
     pub fn into_event(self) -> Event {
         Event {
             data: Some(self.data.into()),
-            event: self.event_type,
+            event_type: self.event_type,
             id: self.id_in_block.then_some(self.last_event_id),
             retry: None,
             comment: None,

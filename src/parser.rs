@@ -90,6 +90,7 @@ enum Data {
 /// parser.finish();
 /// assert!(parser.next().is_none());
 /// ```
+#[allow(clippy::struct_excessive_bools)] // independent flags of the line state machine
 pub struct Parser {
     config: ParserConfig,
     /// The chunk being parsed, from `pos` on.
@@ -527,7 +528,11 @@ impl Parser {
     /// Interprets one complete line (without its line ending). `src`, when given, is the chunk
     /// that `line` points into, so values can be views of it.
     #[inline]
-    fn line_complete(&mut self, line: &[u8], src: Option<&Bytes>) -> Option<Result<Item, ParseError>> {
+    fn line_complete(
+        &mut self,
+        line: &[u8],
+        src: Option<&Bytes>,
+    ) -> Option<Result<Item, ParseError>> {
         if line.len() > self.config.max_line_len {
             return Some(Err(self.line_too_long()));
         }
@@ -691,7 +696,11 @@ mod tests {
         let mut out = Vec::new();
         while let Some(item) = p.next() {
             if let Ok(Item::Message(m)) = item {
-                out.push((m.event_type().into(), m.data().into(), m.last_event_id().into()));
+                out.push((
+                    m.event_type().into(),
+                    m.data().into(),
+                    m.last_event_id().into(),
+                ));
             }
         }
         out
@@ -711,9 +720,17 @@ mod tests {
     fn cr_at_chunk_end_ends_line_at_once() {
         let mut p = Parser::new();
         p.feed(Bytes::from_static(b"data: a\r\r"));
-        assert_eq!(messages(&mut p).len(), 1, "CR CR is a line and a blank line");
+        assert_eq!(
+            messages(&mut p).len(),
+            1,
+            "CR CR is a line and a blank line"
+        );
         p.feed(Bytes::from_static(b"\ndata: b\n\n"));
-        assert_eq!(messages(&mut p)[0].1, "b", "the LF after the CR was skipped");
+        assert_eq!(
+            messages(&mut p)[0].1,
+            "b",
+            "the LF after the CR was skipped"
+        );
         assert!(!p.skip_lf);
     }
 
@@ -744,7 +761,10 @@ mod tests {
             assert_eq!(p.buffered_len(), 0);
         }
         p.feed(Bytes::from_static(b"\nid: skipped\n\ndata: ok\n\n"));
-        assert_eq!(messages(&mut p), [("message".into(), "ok".into(), "".into())]);
+        assert_eq!(
+            messages(&mut p),
+            [("message".into(), "ok".into(), String::new())]
+        );
     }
 
     #[test]

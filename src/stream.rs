@@ -387,7 +387,10 @@ where
         f.debug_struct("EncodeStream")
             .field("keep_alive", &self.keep_alive)
             .field("timer", &self.timer)
-            .field("buffered", &(self.batch.len() + self.queue.iter().map(Bytes::len).sum::<usize>()))
+            .field(
+                "buffered",
+                &(self.batch.len() + self.queue.iter().map(Bytes::len).sum::<usize>()),
+            )
             .field("finished", &self.finished)
             .finish_non_exhaustive()
     }
@@ -396,7 +399,11 @@ where
 /// Appends one event to the batch, or (large data) the batch and the event's segments to the
 /// queue.
 fn push_event(event: Event, batch: &mut BytesMut, queue: &mut VecDeque<Bytes>) {
-    if event.data.as_ref().is_some_and(|d| d.len() >= ZERO_COPY_MIN) {
+    if event
+        .data
+        .as_ref()
+        .is_some_and(|d| d.len() >= ZERO_COPY_MIN)
+    {
         let frame: Frame = event.into_frame();
         if !batch.is_empty() {
             queue.push_back(batch.split().freeze());
@@ -447,7 +454,10 @@ where
         let mut events = 0;
         while !*this.inner_done
             && this.stashed_error.is_none()
-            && this.queue.is_empty() && this.batch.len() < BATCH_BYTES && events < BATCH_EVENTS {
+            && this.queue.is_empty()
+            && this.batch.len() < BATCH_BYTES
+            && events < BATCH_EVENTS
+        {
             match this.inner.as_mut().poll_next(cx) {
                 Poll::Ready(Some(item)) => match item.into_event() {
                     Ok(event) => {

@@ -302,7 +302,11 @@ fn first_non_ascii(bytes: &[u8]) -> usize {
         }
         at += 8;
     }
-    at + words.remainder().iter().position(|&b| b >= 0x80).unwrap_or(0)
+    at + words
+        .remainder()
+        .iter()
+        .position(|&b| b >= 0x80)
+        .unwrap_or(0)
 }
 
 /// Offset of the last byte >= 0x80, a word at a time from the end.
@@ -316,7 +320,11 @@ fn last_non_ascii(bytes: &[u8]) -> usize {
             return end + 7 - (high.leading_zeros() / 8) as usize;
         }
     }
-    words.remainder().iter().rposition(|&b| b >= 0x80).unwrap_or(0)
+    words
+        .remainder()
+        .iter()
+        .rposition(|&b| b >= 0x80)
+        .unwrap_or(0)
 }
 
 /// Start and end of `part` inside `src`, if `part` points into it.
@@ -536,12 +544,16 @@ mod tests {
 
     #[test]
     fn lossy_replaces_invalid_sequences() {
-        let src = Bytes::from_static(b"ok \xf0\x9f\x98 then \xc3\xa9 and a long tail of ascii text");
+        let src =
+            Bytes::from_static(b"ok \xf0\x9f\x98 then \xc3\xa9 and a long tail of ascii text");
         let t = Text::from_slice_lossy(&src, &src[..]);
         assert_eq!(t, "ok \u{FFFD} then é and a long tail of ascii text");
         assert_eq!(Text::copy_lossy(b"\xe2\x82"), "\u{FFFD}");
         assert_eq!(Text::copy_lossy(b"\xff\xfe"), "\u{FFFD}\u{FFFD}");
-        assert_eq!(Text::from_utf8_lossy(Bytes::from_static(b"\x80")), "\u{FFFD}");
+        assert_eq!(
+            Text::from_utf8_lossy(Bytes::from_static(b"\x80")),
+            "\u{FFFD}"
+        );
     }
 
     #[test]
@@ -561,18 +573,33 @@ mod tests {
         assert!(t.is_shared());
         assert_eq!(String::from(t.clone()), long);
         assert_eq!(Bytes::from(t).len(), 100);
-        assert_eq!(Text::try_from(alloc::vec![0xffu8]).unwrap_err().to_string(), "text is not valid UTF-8");
+        assert_eq!(
+            Text::try_from(alloc::vec![0xffu8]).unwrap_err().to_string(),
+            "text is not valid UTF-8"
+        );
         assert_eq!(Text::new().into_bytes().len(), 0);
         assert!(Text::from_static("a") < Text::from_static("b"));
-        assert_eq!(alloc::format!("{:?}", Text::from_static("q\"")), "\"q\\\"\"");
+        assert_eq!(
+            alloc::format!("{:?}", Text::from_static("q\"")),
+            "\"q\\\"\""
+        );
     }
 
     #[test]
     fn span_check_agrees_with_from_utf8() {
         let samples: &[&[u8]] = &[
-            b"", b"ascii only, longer than eight bytes", "é".as_bytes(), b"\xc3", b"a\xc3",
-            b"\xc3a", "x 你好 y 🎉 z".as_bytes(), b"ok \xf0\x9f\x98 no", b"\x80", b"\xed\xa0\x80",
-            b"0123456789abcdef\xff0123456789", "0123456789abcdef€0123456789".as_bytes(),
+            b"",
+            b"ascii only, longer than eight bytes",
+            "é".as_bytes(),
+            b"\xc3",
+            b"a\xc3",
+            b"\xc3a",
+            "x 你好 y 🎉 z".as_bytes(),
+            b"ok \xf0\x9f\x98 no",
+            b"\x80",
+            b"\xed\xa0\x80",
+            b"0123456789abcdef\xff0123456789",
+            "0123456789abcdef€0123456789".as_bytes(),
         ];
         for s in samples {
             assert_eq!(is_utf8(s), core::str::from_utf8(s).is_ok(), "{s:?}");
@@ -581,8 +608,16 @@ mod tests {
         // Every byte value at every position of a 17-byte ASCII line.
         for (i, s) in samples.iter().enumerate() {
             if !s.is_ascii() {
-                assert_eq!(first_non_ascii(s), s.iter().position(|&b| b >= 0x80).unwrap(), "{i}");
-                assert_eq!(last_non_ascii(s), s.iter().rposition(|&b| b >= 0x80).unwrap(), "{i}");
+                assert_eq!(
+                    first_non_ascii(s),
+                    s.iter().position(|&b| b >= 0x80).unwrap(),
+                    "{i}"
+                );
+                assert_eq!(
+                    last_non_ascii(s),
+                    s.iter().rposition(|&b| b >= 0x80).unwrap(),
+                    "{i}"
+                );
             }
         }
         for pos in 0..17 {

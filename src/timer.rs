@@ -2,10 +2,10 @@
 
 use crate::stream::Timer;
 use alloc::boxed::Box;
+use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 use core::time::Duration;
-use core::future::Future;
 use tokio::time::{Instant, Sleep};
 
 /// A [`Timer`] on tokio's clock, so it follows `tokio::time::pause` in tests.

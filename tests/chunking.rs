@@ -28,10 +28,18 @@ fn fixtures_split_everywhere() {
         assert_eq!(parse_chunks([&input[..]]), want, "{name} whole");
         assert_eq!(parse_chunks(input.chunks(1)), want, "{name} byte by byte");
         for size in [2, 3, 7, 64] {
-            assert_eq!(parse_chunks(input.chunks(size)), want, "{name} in {size}-byte chunks");
+            assert_eq!(
+                parse_chunks(input.chunks(size)),
+                want,
+                "{name} in {size}-byte chunks"
+            );
         }
         for cut in 0..=input.len() {
-            assert_eq!(parse_chunks(split_at(&input, &[cut])), want, "{name} split at {cut}");
+            assert_eq!(
+                parse_chunks(split_at(&input, &[cut])),
+                want,
+                "{name} split at {cut}"
+            );
         }
     }
 }

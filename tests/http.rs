@@ -13,10 +13,22 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 
 fn match_events() -> Vec<Event> {
-    let mut events = vec![Event::builder().id(0u64).retry(Duration::from_secs(2)).data("").build().unwrap()];
+    let mut events = vec![Event::builder()
+        .id(0u64)
+        .retry(Duration::from_secs(2))
+        .data("")
+        .build()
+        .unwrap()];
     for i in 1..=50u64 {
         let kind = if i % 10 == 0 { "goal" } else { "tick" };
-        events.push(Event::builder().event(kind).id(i).data(format!("{{\"minute\":{i}}}\nline two")).build().unwrap());
+        events.push(
+            Event::builder()
+                .event(kind)
+                .id(i)
+                .data(format!("{{\"minute\":{i}}}\nline two"))
+                .build()
+                .unwrap(),
+        );
     }
     events
 }
@@ -29,7 +41,11 @@ async fn serve_once(listener: TcpListener) {
             tokio::time::sleep(Duration::from_millis(1)).await;
             e
         });
-        Ok::<_, Infallible>(EncodeStream::new(events).keep_alive_tokio(Duration::from_millis(500)).into_response())
+        Ok::<_, Infallible>(
+            EncodeStream::new(events)
+                .keep_alive_tokio(Duration::from_millis(500))
+                .into_response(),
+        )
     });
     hyper::server::conn::http1::Builder::new()
         .serve_connection(TokioIo::new(tcp), service)
@@ -44,7 +60,9 @@ async fn served_by_hyper_read_by_a_real_client() {
     let server = tokio::spawn(serve_once(listener));
 
     let tcp = TcpStream::connect(addr).await.unwrap();
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+        .await
+        .unwrap();
     tokio::spawn(conn);
     let req = hyper::Request::get(format!("http://{addr}/events"))
         .header("accept", "text/event-stream")
@@ -58,11 +76,17 @@ async fn served_by_hyper_read_by_a_real_client() {
     assert_eq!(h["cache-control"], "no-cache, no-transform");
     assert_eq!(h["x-accel-buffering"], "no");
     assert!(h.get("connection").is_none());
-    assert_eq!(h["transfer-encoding"], "chunked", "streamed, not buffered to a length");
+    assert_eq!(
+        h["transfer-encoding"], "chunked",
+        "streamed, not buffered to a length"
+    );
 
     let mut events = EventStream::from_body(resp.into_body());
     let mut got = Vec::new();
-    while let Some(msg) = tokio::time::timeout(Duration::from_secs(10), events.next()).await.unwrap() {
+    while let Some(msg) = tokio::time::timeout(Duration::from_secs(10), events.next())
+        .await
+        .unwrap()
+    {
         got.push(msg.unwrap());
     }
     assert_eq!(got.len(), 51);
@@ -75,7 +99,10 @@ async fn served_by_hyper_read_by_a_real_client() {
     }
     assert_eq!(events.retry(), Some(Duration::from_secs(2)));
     drop(sender); // closes the keep-alive connection, so the server's task ends
-    tokio::time::timeout(Duration::from_secs(10), server).await.unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .unwrap()
+        .unwrap();
 }
 
 #[tokio::test]

@@ -63,7 +63,13 @@ fn spec() -> impl Strategy<Value = Spec> {
         prop::option::of(prop_oneof![0u64..10_000, Just(u64::MAX / 1000)]),
         prop::option::of(text()),
     )
-        .prop_map(|(data, event, id, retry, comment)| Spec { data, event, id, retry, comment })
+        .prop_map(|(data, event, id, retry, comment)| Spec {
+            data,
+            event,
+            id,
+            retry,
+            comment,
+        })
 }
 
 fn build(s: &Spec) -> Result<Event, ssekit::error::EventError> {
@@ -99,8 +105,16 @@ fn expected(s: &Spec) -> naive::Naive {
     }
     let id = s.id.clone().unwrap_or_default();
     if let Some(d) = &s.data {
-        let t = s.event.clone().filter(|e| !e.is_empty()).unwrap_or_else(|| "message".into());
-        out.push(Out::Message { event_type: t, data: normalize(d), last_event_id: id.clone() });
+        let t = s
+            .event
+            .clone()
+            .filter(|e| !e.is_empty())
+            .unwrap_or_else(|| "message".into());
+        out.push(Out::Message {
+            event_type: t,
+            data: normalize(d),
+            last_event_id: id.clone(),
+        });
     }
     let dispatches = s.data.is_some() || s.event.is_some() || s.id.is_some() || s.retry.is_some();
     naive::Naive {
@@ -112,7 +126,9 @@ fn expected(s: &Spec) -> naive::Naive {
 
 fn invalid(s: &Spec) -> bool {
     s.event.as_deref().is_some_and(|e| e.contains(['\r', '\n']))
-        || s.id.as_deref().is_some_and(|i| i.contains(['\r', '\n', '\0']))
+        || s.id
+            .as_deref()
+            .is_some_and(|i| i.contains(['\r', '\n', '\0']))
 }
 
 proptest! {
@@ -163,18 +179,32 @@ proptest! {
 #[test]
 fn hostile_values_are_refused_or_contained() {
     let forged_id = Event::builder().id("1\n\ndata: forged").data("x").build();
-    assert_eq!(forged_id.unwrap_err().to_string(), "invalid event id: line feed at byte 1");
+    assert_eq!(
+        forged_id.unwrap_err().to_string(),
+        "invalid event id: line feed at byte 1"
+    );
     let evil_type = Event::builder().event("x\revent: evil").data("x").build();
-    assert_eq!(evil_type.unwrap_err().to_string(), "invalid event type: carriage return at byte 1");
+    assert_eq!(
+        evil_type.unwrap_err().to_string(),
+        "invalid event type: carriage return at byte 1"
+    );
     assert!(Event::builder().id("a\0").build().is_err());
     assert!(Event::builder().id("\r\n").build().is_err());
     assert!(Event::builder().event("end\n").build().is_err());
     // The first error is kept even if later values are fine.
-    let err = Event::builder().id("\n").id("ok").event("\r").build().unwrap_err();
+    let err = Event::builder()
+        .id("\n")
+        .id("ok")
+        .event("\r")
+        .build()
+        .unwrap_err();
     assert_eq!(err.to_string(), "invalid event id: line feed at byte 0");
 
     // Data cannot forge anything: every line is its own data line.
-    let e = Event::builder().data("x\n\nevent: evil\nid: 666\r\rdata: forged\n").build().unwrap();
+    let e = Event::builder()
+        .data("x\n\nevent: evil\nid: 666\r\rdata: forged\n")
+        .build()
+        .unwrap();
     let got = naive::parse(&e.to_bytes());
     assert_eq!(
         got.out,
@@ -186,9 +216,15 @@ fn hostile_values_are_refused_or_contained() {
     );
     assert_eq!(got.last_event_id, "");
     // Comments with line breaks stay comments.
-    let e = Event::builder().comment("a\ndata: forged\r\n").build().unwrap();
+    let e = Event::builder()
+        .comment("a\ndata: forged\r\n")
+        .build()
+        .unwrap();
     assert_eq!(e.to_bytes(), ": a\n: data: forged\n:\n");
-    assert!(naive::parse(&e.to_bytes()).out.iter().all(|o| matches!(o, Out::Comment(_))));
+    assert!(naive::parse(&e.to_bytes())
+        .out
+        .iter()
+        .all(|o| matches!(o, Out::Comment(_))));
 }
 
 #[test]
@@ -208,7 +244,11 @@ fn data_edge_cases() {
         let got = naive::parse(wire.as_bytes());
         assert_eq!(
             got.out,
-            vec![Out::Message { event_type: "message".into(), data: normalize(data.as_bytes()), last_event_id: String::new() }],
+            vec![Out::Message {
+                event_type: "message".into(),
+                data: normalize(data.as_bytes()),
+                last_event_id: String::new()
+            }],
             "{data:?}"
         );
     }
@@ -221,12 +261,21 @@ fn data_edge_cases() {
 #[test]
 fn large_payload_is_not_copied() {
     let payload = Bytes::from(vec![b'x'; 1 << 20]);
-    let frame = Event::builder().event("blob").data(payload.clone()).build().unwrap().into_frame();
+    let frame = Event::builder()
+        .event("blob")
+        .data(payload.clone())
+        .build()
+        .unwrap()
+        .into_frame();
     let mut slices = [std::io::IoSlice::new(&[]); 8];
     let n = frame.chunks_vectored(&mut slices);
     assert_eq!(n, 3);
     assert_eq!(&slices[0][..], b"event: blob\ndata: ");
-    assert_eq!(slices[1].as_ptr(), payload.as_ptr(), "the payload itself, by pointer identity");
+    assert_eq!(
+        slices[1].as_ptr(),
+        payload.as_ptr(),
+        "the payload itself, by pointer identity"
+    );
     assert_eq!(slices[1].len(), payload.len());
     assert_eq!(&slices[2][..], b"\n\n");
     assert_eq!(frame.remaining(), payload.len() + 20);

@@ -8,7 +8,11 @@ use common::naive::{self, Out};
 use common::parse_chunks;
 
 fn msg(t: &str, data: &str, id: &str) -> Out {
-    Out::Message { event_type: t.into(), data: data.into(), last_event_id: id.into() }
+    Out::Message {
+        event_type: t.into(),
+        data: data.into(),
+        last_event_id: id.into(),
+    }
 }
 
 fn comment(c: &str) -> Out {
@@ -16,7 +20,13 @@ fn comment(c: &str) -> Out {
 }
 
 /// (name, input, expected outputs, expected final last event id, expected retry)
-type Row = (&'static str, &'static [u8], Vec<Out>, &'static str, Option<u64>);
+type Row = (
+    &'static str,
+    &'static [u8],
+    Vec<Out>,
+    &'static str,
+    Option<u64>,
+);
 
 fn rows() -> Vec<Row> {
     vec![
@@ -135,9 +145,16 @@ fn rows() -> Vec<Row> {
 #[test]
 fn every_rule_whole_bytewise_and_against_reference() {
     for (name, input, expected, last_id, retry) in rows() {
-        let want = naive::Naive { out: expected, last_event_id: last_id.into(), retry };
+        let want = naive::Naive {
+            out: expected,
+            last_event_id: last_id.into(),
+            retry,
+        };
         let reference = naive::parse(input);
-        assert_eq!(reference, want, "reference parser disagrees with the table on {name:?}");
+        assert_eq!(
+            reference, want,
+            "reference parser disagrees with the table on {name:?}"
+        );
         let whole = parse_chunks([input]);
         assert_eq!(whole, want, "whole input: {name:?}");
         let bytewise = parse_chunks(input.chunks(1));

@@ -6,7 +6,9 @@ use bytes::Bytes;
 use futures_util::{stream, StreamExt};
 use ssekit::error::{ParseError, StreamError};
 use ssekit::stream::Timer;
-use ssekit::{EncodeStream, Event, EventStream, Item, ItemStream, KeepAlive, ParserConfig, SseStreamExt};
+use ssekit::{
+    EncodeStream, Event, EventStream, Item, ItemStream, KeepAlive, ParserConfig, SseStreamExt,
+};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
@@ -18,7 +20,13 @@ fn noop_cx() -> Context<'static> {
 
 #[tokio::test]
 async fn events_ready_together_become_one_chunk() {
-    let events = (0..10).map(|i| Event::builder().id(i as u64).data(format!("n{i}")).build().unwrap());
+    let events = (0..10).map(|i| {
+        Event::builder()
+            .id(i as u64)
+            .data(format!("n{i}"))
+            .build()
+            .unwrap()
+    });
     let chunks: Vec<_> = EncodeStream::new(stream::iter(events)).collect().await;
     assert_eq!(chunks.len(), 1);
     let wire = chunks[0].as_ref().unwrap();
@@ -28,8 +36,13 @@ async fn events_ready_together_become_one_chunk() {
 
 #[tokio::test]
 async fn errors_pass_through_in_order() {
-    let items: Vec<Result<Event, &str>> =
-        vec![Ok(Event::new("a")), Ok(Event::new("b")), Err("boom"), Ok(Event::new("c")), Err("again")];
+    let items: Vec<Result<Event, &str>> = vec![
+        Ok(Event::new("a")),
+        Ok(Event::new("b")),
+        Err("boom"),
+        Ok(Event::new("c")),
+        Err("again"),
+    ];
     let out: Vec<_> = EncodeStream::new(stream::iter(items)).collect().await;
     assert_eq!(out.len(), 4, "{out:?}");
     assert_eq!(out[0].as_ref().unwrap(), "data: a\n\ndata: b\n\n");
@@ -41,14 +54,23 @@ async fn errors_pass_through_in_order() {
 #[tokio::test]
 async fn large_event_goes_out_without_copy_and_in_order() {
     let payload = Bytes::from(vec![b'z'; 1 << 20]);
-    let events = vec![Event::new("before"), Event::new(payload.clone()), Event::new("after")];
-    let out: Vec<Bytes> = EncodeStream::new(stream::iter(events)).map(Result::unwrap).collect().await;
+    let events = vec![
+        Event::new("before"),
+        Event::new(payload.clone()),
+        Event::new("after"),
+    ];
+    let out: Vec<Bytes> = EncodeStream::new(stream::iter(events))
+        .map(Result::unwrap)
+        .collect()
+        .await;
     let joined: Vec<u8> = out.iter().flat_map(|b| b.iter().copied()).collect();
     let mut want = b"data: before\n\ndata: ".to_vec();
     want.extend_from_slice(&payload);
     want.extend_from_slice(b"\n\ndata: after\n\n");
     assert_eq!(joined, want);
-    assert!(out.iter().any(|b| b.as_ptr() == payload.as_ptr() && b.len() == payload.len()));
+    assert!(out
+        .iter()
+        .any(|b| b.as_ptr() == payload.as_ptr() && b.len() == payload.len()));
 }
 
 /// A timer the test fires by hand, recording resets.
@@ -75,12 +97,15 @@ impl Timer for FakeTimer {
 fn keep_alive_with_a_fake_timer() {
     let timer = FakeTimer::default();
     let (tx, rx) = futures_channel_like();
-    let mut s = EncodeStream::new(rx).keep_alive(KeepAlive::new(Duration::from_secs(15)), timer.clone());
+    let mut s =
+        EncodeStream::new(rx).keep_alive(KeepAlive::new(Duration::from_secs(15)), timer.clone());
     let mut cx = noop_cx();
     assert!(s.poll_next_unpin(&mut cx).is_pending());
     timer.fired.store(true, Ordering::SeqCst);
     match s.poll_next_unpin(&mut cx) {
-        Poll::Ready(Some(Ok(b))) => assert_eq!(b, ": keep-alive\n", "a single comment line, no blank line"),
+        Poll::Ready(Some(Ok(b))) => {
+            assert_eq!(b, ": keep-alive\n", "a single comment line, no blank line")
+        }
         other => panic!("{other:?}"),
     }
     assert!(s.poll_next_unpin(&mut cx).is_pending());
@@ -90,12 +115,23 @@ fn keep_alive_with_a_fake_timer() {
         Poll::Ready(Some(Ok(b))) => assert_eq!(b, "data: x\n\n"),
         other => panic!("{other:?}"),
     }
-    assert!(timer.resets.lock().unwrap().len() > resets_before, "sending an event restarts the interval");
-    assert!(timer.resets.lock().unwrap().iter().all(|d| *d == Duration::from_secs(15)));
+    assert!(
+        timer.resets.lock().unwrap().len() > resets_before,
+        "sending an event restarts the interval"
+    );
+    assert!(timer
+        .resets
+        .lock()
+        .unwrap()
+        .iter()
+        .all(|d| *d == Duration::from_secs(15)));
 }
 
 /// A minimal pending-until-pushed stream of events, to drive polls by hand.
-fn futures_channel_like() -> (Arc<Mutex<Vec<Event>>>, impl futures_core::Stream<Item = Event> + Unpin) {
+fn futures_channel_like() -> (
+    Arc<Mutex<Vec<Event>>>,
+    impl futures_core::Stream<Item = Event> + Unpin,
+) {
     let q: Arc<Mutex<Vec<Event>>> = Arc::default();
     let q2 = q.clone();
     let s = stream::poll_fn(move |_cx| {
@@ -134,14 +170,21 @@ async fn keep_alive_on_tokios_paused_clock_restarts_after_each_event() {
 #[tokio::test(start_paused = true)]
 async fn shutdown_sends_farewell_then_ends() {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let bye = Event::builder().retry(Duration::from_secs(30)).comment("restarting").build().unwrap();
+    let bye = Event::builder()
+        .retry(Duration::from_secs(30))
+        .comment("restarting")
+        .build()
+        .unwrap();
     let events = stream::iter([Event::new("one")]).chain(stream::pending());
     let mut s = std::pin::pin!(EncodeStream::new(events)
         .keep_alive_tokio(Duration::from_secs(5))
         .shutdown_on(async { stop_rx.await.unwrap() }, Some(bye)));
     assert_eq!(s.next().await.unwrap().unwrap(), "data: one\n\n");
     stop_tx.send(()).unwrap();
-    assert_eq!(s.next().await.unwrap().unwrap(), ": restarting\nretry: 30000\n\n");
+    assert_eq!(
+        s.next().await.unwrap().unwrap(),
+        ": restarting\nretry: 30000\n\n"
+    );
     assert!(s.next().await.is_none());
     assert!(s.next().await.is_none(), "stays ended");
 }
@@ -166,12 +209,18 @@ async fn parse_stream_passes_transport_errors_and_ends_normally() {
 
 #[tokio::test]
 async fn parse_stream_exposes_reconnection_state() {
-    let body = stream::iter([Ok::<_, ()>("retry: 2000\nid: 5\n\nid: 6\ndata: x\n\nid: 7\n")]);
+    let body = stream::iter([Ok::<_, ()>(
+        "retry: 2000\nid: 5\n\nid: 6\ndata: x\n\nid: 7\n",
+    )]);
     let mut s = EventStream::new(body);
     let m = s.next().await.unwrap().unwrap();
     assert_eq!(m.last_event_id(), "6");
     assert!(s.next().await.is_none());
-    assert_eq!(s.last_event_id(), "6", "the unfinished block's id does not count");
+    assert_eq!(
+        s.last_event_id(),
+        "6",
+        "the unfinished block's id does not count"
+    );
     assert_eq!(s.retry(), Some(Duration::from_secs(2)));
 }
 
@@ -192,7 +241,8 @@ async fn item_stream_reports_everything() {
 async fn limits_hold_against_a_peer_that_never_ends_a_line() {
     let config = ParserConfig::new().max_line_len(1024).max_event_len(4096);
     // 10 MiB with no line end, in 1 KiB chunks, then a good event.
-    let flood = stream::iter((0..10 * 1024).map(|_| Ok::<_, ()>(Bytes::from_static(&[b'a'; 1024]))));
+    let flood =
+        stream::iter((0..10 * 1024).map(|_| Ok::<_, ()>(Bytes::from_static(&[b'a'; 1024]))));
     let tail = stream::iter([Ok(Bytes::from_static(b"\n\ndata: fine\n\n"))]);
     let mut s = EventStream::with_config(flood.chain(tail), config);
     match s.next().await {
@@ -207,7 +257,8 @@ async fn limits_hold_against_a_peer_that_never_ends_a_line() {
 #[tokio::test]
 async fn limits_hold_against_an_endless_event() {
     let config = ParserConfig::new().max_line_len(1024).max_event_len(4096);
-    let flood = stream::iter((0..10_000).map(|_| Ok::<_, ()>(Bytes::from_static(b"data: 0123456789\n"))));
+    let flood =
+        stream::iter((0..10_000).map(|_| Ok::<_, ()>(Bytes::from_static(b"data: 0123456789\n"))));
     let tail = stream::iter([Ok(Bytes::from_static(b"\ndata: after\n\n"))]);
     let mut s = EventStream::with_config(flood.chain(tail), config);
     match s.next().await {
@@ -220,8 +271,13 @@ async fn limits_hold_against_an_endless_event() {
 
 #[tokio::test]
 async fn proxy_reencodes_parsed_messages() {
-    let upstream = stream::iter([Ok::<_, ()>("event: goal\nid: 1\ndata: 1-0\n\n: ping\n\ndata: plain\n\n")]);
+    let upstream = stream::iter([Ok::<_, ()>(
+        "event: goal\nid: 1\ndata: 1-0\n\n: ping\n\ndata: plain\n\n",
+    )]);
     let downstream: Vec<_> = upstream.sse_events().sse_encode().collect().await;
-    let wire: Vec<u8> = downstream.into_iter().flat_map(|r| r.unwrap().to_vec()).collect();
+    let wire: Vec<u8> = downstream
+        .into_iter()
+        .flat_map(|r| r.unwrap().to_vec())
+        .collect();
     assert_eq!(wire, b"event: goal\nid: 1\ndata: 1-0\n\ndata: plain\n\n");
 }

@@ -8,7 +8,11 @@
 /// What the reference parser observes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Out {
-    Message { event_type: String, data: String, last_event_id: String },
+    Message {
+        event_type: String,
+        data: String,
+        last_event_id: String,
+    },
     Retry(u64),
     Comment(String),
 }
@@ -60,7 +64,11 @@ pub fn parse(input: &[u8]) -> Naive {
             if data.ends_with('\n') {
                 data.pop();
             }
-            let t = if event_type.is_empty() { "message".to_string() } else { event_type.clone() };
+            let t = if event_type.is_empty() {
+                "message".to_string()
+            } else {
+                event_type.clone()
+            };
             st.out.push(Out::Message {
                 event_type: t,
                 data: std::mem::take(&mut data),
@@ -70,7 +78,9 @@ pub fn parse(input: &[u8]) -> Naive {
             continue;
         }
         if let Some(comment) = line.strip_prefix(':') {
-            st.out.push(Out::Comment(comment.strip_prefix(' ').unwrap_or(comment).to_string()));
+            st.out.push(Out::Comment(
+                comment.strip_prefix(' ').unwrap_or(comment).to_string(),
+            ));
             continue;
         }
         let (name, value) = match line.find(':') {
@@ -86,18 +96,16 @@ pub fn parse(input: &[u8]) -> Naive {
                 data.push_str(value);
                 data.push('\n');
             }
-            "id" => {
-                if !value.contains('\0') {
-                    id_buffer = value.to_string();
-                }
-            }
-            "retry" => {
-                if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-                    // Large values saturate (the spec does not bound them).
-                    let ms = value.bytes().fold(0u64, |a, d| a.saturating_mul(10).saturating_add(u64::from(d - b'0')));
-                    st.retry = Some(ms);
-                    st.out.push(Out::Retry(ms));
-                }
+            // "If the field value does not contain U+0000 NULL, set the last event ID buffer."
+            "id" if !value.contains('\0') => id_buffer = value.to_string(),
+            // "If the field value consists of only ASCII digits, … set the reconnection time."
+            "retry" if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => {
+                // Large values saturate (the spec does not bound them).
+                let ms = value.bytes().fold(0u64, |a, d| {
+                    a.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+                });
+                st.retry = Some(ms);
+                st.out.push(Out::Retry(ms));
             }
             _ => {}
         }
