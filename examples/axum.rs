@@ -8,20 +8,19 @@
 use std::time::Duration;
 
 use axum::{response::IntoResponse, routing::get, Router};
-use futures_util::StreamExt;
+use futures_util::{stream, StreamExt};
 use ssekit::{EncodeStream, Event};
-use tokio_stream_shim::interval_stream;
 
 async fn events() -> impl IntoResponse {
-    let ticks = interval_stream(Duration::from_secs(1))
-        .enumerate()
-        .map(|(n, _)| {
-            Event::builder()
-                .event("tick")
-                .id(n as u64)
-                .data(format!("{{\"n\":{n}}}"))
-                .build()
-        });
+    let ticks = stream::iter(0u64..).then(|n| async move {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        Event::builder()
+            .event("tick")
+            .id(n)
+            .data(format!("{{\"n\":{n}}}"))
+            .build()
+    });
+    // Keep-alive comments after 15 s of silence; the SSE headers are set for you.
     EncodeStream::new(ticks)
         .keep_alive_tokio(Duration::from_secs(15))
         .into_response()
@@ -33,17 +32,4 @@ async fn main() -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
     println!("streaming at http://{}/events", listener.local_addr()?);
     axum::serve(listener, Router::new().route("/events", get(events))).await
-}
-
-/// A `Stream` of ticks from `tokio::time::interval`, without pulling in `tokio-stream`.
-mod tokio_stream_shim {
-    use futures_util::stream::{self, Stream};
-    use std::time::Duration;
-
-    pub fn interval_stream(period: Duration) -> impl Stream<Item = ()> {
-        stream::unfold(tokio::time::interval(period), |mut iv| async move {
-            iv.tick().await;
-            Some(((), iv))
-        })
-    }
 }

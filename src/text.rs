@@ -134,20 +134,26 @@ impl Text {
     ///
     /// `part` must point into `src` (the parser guarantees it); if it does not, the text is
     /// copied instead.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn from_slice_lossy(src: &Bytes, part: &[u8]) -> Text {
         if part.len() <= INLINE_CAP {
             return Text::inline_lossy(part);
         }
         if is_utf8(part) {
-            let range = subslice_range(src, part);
-            match range {
-                Some((start, end)) => Text(Repr::Shared(src.slice(start..end))),
-                None => Text(Repr::Shared(Bytes::copy_from_slice(part))),
+            if let Some((start, end)) = subslice_range(src, part) {
+                return Text(Repr::Shared(src.slice(start..end)));
             }
-        } else {
-            Text::from(String::from_utf8_lossy(part).into_owned())
         }
+        Text::copy_lossy_cold(part)
+    }
+
+    /// The rare paths: invalid UTF-8, or a slice from elsewhere. Kept out of line so that the
+    /// hot path stays small enough to inline (an out-of-line return of a `Text` through memory
+    /// cost a store-forwarding stall per message).
+    #[cold]
+    #[inline(never)]
+    fn copy_lossy_cold(part: &[u8]) -> Text {
+        Text::copy_lossy(part)
     }
 
     /// Decodes `part` lossily into a new text, inline when short.
@@ -173,8 +179,14 @@ impl Text {
                 len: part.len() as u8,
             }))
         } else {
-            Text::from(String::from_utf8_lossy(part).into_owned())
+            Text::replaced_cold(part)
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn replaced_cold(part: &[u8]) -> Text {
+        Text::from(String::from_utf8_lossy(part).into_owned())
     }
 
     /// Wraps bytes that the caller has built only from valid UTF-8 pieces.

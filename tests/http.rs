@@ -111,3 +111,62 @@ async fn body_frames_are_the_encoded_events() {
     let collected = BodyExt::collect(body).await.unwrap().to_bytes();
     assert_eq!(collected, "data: a\n\ndata: b\n\n");
 }
+
+#[tokio::test]
+async fn an_axum_handler_streams_with_the_right_headers() {
+    use axum::{response::IntoResponse, routing::get, Router};
+
+    async fn handler() -> impl IntoResponse {
+        let events = stream::iter(1..=3u64).map(|n| {
+            Event::builder()
+                .event("tick")
+                .id(n)
+                .data(n.to_string())
+                .build()
+        });
+        EncodeStream::new(events)
+            .keep_alive_tokio(Duration::from_secs(15))
+            .into_response()
+    }
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, Router::new().route("/events", get(handler)))
+            .await
+            .unwrap();
+    });
+
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let req = hyper::Request::get(format!("http://{addr}/events"))
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .unwrap();
+    let resp = sender.send_request(req).await.unwrap();
+    assert_eq!(resp.headers()["content-type"], "text/event-stream");
+    assert_eq!(resp.headers()["x-accel-buffering"], "no");
+    let msgs: Vec<_> = EventStream::from_body(resp.into_body())
+        .map(Result::unwrap)
+        .collect()
+        .await;
+    let got: Vec<_> = msgs
+        .iter()
+        .map(|m| {
+            (
+                m.event_type().to_owned(),
+                m.last_event_id().to_owned(),
+                m.data().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        (1..=3)
+            .map(|n: u64| ("tick".to_owned(), n.to_string(), n.to_string()))
+            .collect::<Vec<_>>()
+    );
+    server.abort();
+}
