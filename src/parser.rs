@@ -415,13 +415,7 @@ impl Parser {
                     continue;
                 }
             }
-            // A blank line (the end of every event) needs no search.
-            let found = if matches!(bytes[pos], b'\n' | b'\r') {
-                Some(0)
-            } else {
-                memchr::memchr2(b'\n', b'\r', &bytes[pos..])
-            };
-            let Some(i) = found else {
+            let Some(i) = find_line_end(&bytes[pos..]) else {
                 self.carry(&bytes[pos..]);
                 self.pos = bytes.len();
                 if let Some(err) = self.carry_overflow() {
@@ -548,6 +542,15 @@ impl Parser {
             }
             return None;
         }
+        // The usual fields, recognised from their first bytes without a colon search.
+        if let Some(value) = line.strip_prefix(b"id:") {
+            self.id_field(strip_space(value), src);
+            return None;
+        }
+        if let Some(value) = line.strip_prefix(b"event:") {
+            self.event_field(strip_space(value), src);
+            return None;
+        }
         let (name, value) = match memchr::memchr(b':', line) {
             Some(colon) => (&line[..colon], strip_space(&line[colon + 1..])),
             None => (line, &[][..]),
@@ -555,18 +558,11 @@ impl Parser {
         match name {
             b"data" => self.data_line(value, src).map(Err),
             b"event" => {
-                self.event_type = if value.is_empty() {
-                    None
-                } else {
-                    Some(EventType::from_parsed(text(value, src)))
-                };
+                self.event_field(value, src);
                 None
             }
             b"id" => {
-                if memchr::memchr(0, value).is_none() {
-                    self.id_buf = EventId::from_parsed(text(value, src));
-                    self.id_in_block = true;
-                }
+                self.id_field(value, src);
                 None
             }
             b"retry" => {
@@ -576,6 +572,23 @@ impl Parser {
                 Some(Ok(Item::Retry(retry)))
             }
             _ => None,
+        }
+    }
+
+    #[inline]
+    fn event_field(&mut self, value: &[u8], src: Option<&Bytes>) {
+        self.event_type = if value.is_empty() {
+            None
+        } else {
+            Some(EventType::from_parsed(text(value, src)))
+        };
+    }
+
+    #[inline]
+    fn id_field(&mut self, value: &[u8], src: Option<&Bytes>) {
+        if !value.contains(&0) {
+            self.id_buf = EventId::from_parsed(text(value, src));
+            self.id_in_block = true;
         }
     }
 
@@ -652,6 +665,44 @@ impl Iterator for Parser {
     }
 }
 
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// Marks (high bit of each byte) the bytes of `w` that are CR or LF. The lowest mark is exact,
+/// which is all `find_line_end` reads.
+#[inline(always)]
+fn eol_mask(w: u64) -> u64 {
+    let lf = w ^ (LO * u64::from(b'\n'));
+    let cr = w ^ (LO * u64::from(b'\r'));
+    (lf.wrapping_sub(LO) & !lf | cr.wrapping_sub(LO) & !cr) & HI
+}
+
+#[inline(always)]
+fn word_at(bytes: &[u8], at: usize) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(a)
+}
+
+/// Offset of the first CR or LF. Most lines of real streams are short (a blank line, `id: 42`,
+/// `event: update`): the first 16 bytes are checked a word at a time, which is cheaper than
+/// setting up a vector search; longer lines go to `memchr2`.
+#[inline(always)]
+fn find_line_end(hay: &[u8]) -> Option<usize> {
+    if hay.len() >= 16 {
+        let m = eol_mask(word_at(hay, 0));
+        if m != 0 {
+            return Some((m.trailing_zeros() / 8) as usize);
+        }
+        let m = eol_mask(word_at(hay, 8));
+        if m != 0 {
+            return Some(8 + (m.trailing_zeros() / 8) as usize);
+        }
+        return memchr::memchr2(b'\n', b'\r', &hay[16..]).map(|i| i + 16);
+    }
+    memchr::memchr2(b'\n', b'\r', hay)
+}
+
 #[inline]
 fn strip_space(value: &[u8]) -> &[u8] {
     match value {
@@ -704,6 +755,30 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn line_end_search_agrees_with_memchr() {
+        for len in 0..40 {
+            for at in 0..=len {
+                for b in [b'\n', b'\r', b'a', 0x8a, 0x0d ^ 0x80] {
+                    let mut hay = alloc::vec![b'x'; len];
+                    if at < len {
+                        hay[at] = b;
+                    }
+                    assert_eq!(find_line_end(&hay), memchr::memchr2(b'\n', b'\r', &hay), "{hay:?}");
+                }
+            }
+        }
+        // Every byte value next to a line end, in both words.
+        for b in 0..=255u8 {
+            for at in 0..15 {
+                let mut hay = [b'y'; 20];
+                hay[at] = b;
+                hay[at + 1] = b'\n';
+                assert_eq!(find_line_end(&hay), memchr::memchr2(b'\n', b'\r', &hay));
+            }
+        }
     }
 
     #[test]
