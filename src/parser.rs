@@ -17,6 +17,10 @@ use core::mem;
 use core::time::Duration;
 
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
+/// Reads up to this size that continue a line are appended to it directly.
+const SMALL_READ: usize = 64;
+/// A `data:` line longer than this has a value too long to be stored inline.
+const INLINE_DATA_LINE: usize = crate::text::INLINE_CAP + 6;
 /// `bom` value once the start of the stream has been checked for a BOM.
 const BOM_DONE: u8 = 0xFF;
 
@@ -288,6 +292,18 @@ impl Parser {
             return;
         }
         if self.pos >= self.chunk.len() && self.queued.is_empty() {
+            // A small read in the middle of a line, with no line end in it, only extends the
+            // line: keep its bytes and skip the line loop (this is most reads when a client
+            // gets a stream in small pieces).
+            if !self.line.is_empty()
+                && chunk.len() <= SMALL_READ
+                && self.discard == Discard::No
+                && self.line.len() + chunk.len() <= self.config.max_line_len
+                && find_line_end(&chunk).is_none()
+            {
+                self.line.extend_from_slice(&chunk);
+                return;
+            }
             self.chunk = chunk;
             self.pos = 0;
         } else {
@@ -492,15 +508,21 @@ impl Parser {
 
     /// A line that started in an earlier chunk ends with `tail`.
     fn joined_line_complete(&mut self, tail: &[u8]) -> Option<Result<Item, ParseError>> {
-        let mut line = mem::take(&mut self.line);
-        let out = if line.len() + tail.len() > self.config.max_line_len {
-            Some(Err(self.line_too_long()))
-        } else {
-            line.extend_from_slice(tail);
-            self.line_complete(&line, None)
-        };
-        line.clear();
+        if self.line.len() + tail.len() > self.config.max_line_len {
+            self.line.clear();
+            return Some(Err(self.line_too_long()));
+        }
+        self.line.extend_from_slice(tail);
+        if self.line.len() > INLINE_DATA_LINE && self.line.starts_with(b"data:") {
+            // A long data line: its value must be owned anyway, so hand over the joined
+            // buffer itself instead of copying it once more.
+            let line = self.line.split().freeze();
+            return self.line_complete(&line, Some(&line));
+        }
+        let line = mem::take(&mut self.line);
+        let out = self.line_complete(&line, None);
         self.line = line;
+        self.line.clear();
         out
     }
 
@@ -670,14 +692,14 @@ const HI: u64 = 0x8080_8080_8080_8080;
 
 /// Marks (high bit of each byte) the bytes of `w` that are CR or LF. The lowest mark is exact,
 /// which is all `find_line_end` reads.
-#[inline(always)]
+#[inline]
 fn eol_mask(w: u64) -> u64 {
     let lf = w ^ (LO * u64::from(b'\n'));
     let cr = w ^ (LO * u64::from(b'\r'));
     (lf.wrapping_sub(LO) & !lf | cr.wrapping_sub(LO) & !cr) & HI
 }
 
-#[inline(always)]
+#[inline]
 fn word_at(bytes: &[u8], at: usize) -> u64 {
     let mut a = [0u8; 8];
     a.copy_from_slice(&bytes[at..at + 8]);
@@ -685,9 +707,10 @@ fn word_at(bytes: &[u8], at: usize) -> u64 {
 }
 
 /// Offset of the first CR or LF. Most lines of real streams are short (a blank line, `id: 42`,
-/// `event: update`): the first 16 bytes are checked a word at a time, which is cheaper than
-/// setting up a vector search; longer lines go to `memchr2`.
-#[inline(always)]
+/// `event: update`) and many reads are small: the first 16 bytes are checked a word at a time
+/// (or, in a shorter read, byte by byte), which is cheaper than setting up a vector search;
+/// longer lines go to `memchr2`.
+#[inline]
 fn find_line_end(hay: &[u8]) -> Option<usize> {
     if hay.len() >= 16 {
         let m = eol_mask(word_at(hay, 0));
@@ -700,7 +723,8 @@ fn find_line_end(hay: &[u8]) -> Option<usize> {
         }
         return memchr::memchr2(b'\n', b'\r', &hay[16..]).map(|i| i + 16);
     }
-    memchr::memchr2(b'\n', b'\r', hay)
+    // Small reads: a plain loop beats the set-up of a vector search.
+    hay.iter().position(|&b| b == b'\n' || b == b'\r')
 }
 
 #[inline]
@@ -759,14 +783,18 @@ mod tests {
 
     #[test]
     fn line_end_search_agrees_with_memchr() {
-        for len in 0..40 {
+        for len in (0..80).chain([200, 300]) {
             for at in 0..=len {
                 for b in [b'\n', b'\r', b'a', 0x8a, 0x0d ^ 0x80] {
                     let mut hay = alloc::vec![b'x'; len];
                     if at < len {
                         hay[at] = b;
                     }
-                    assert_eq!(find_line_end(&hay), memchr::memchr2(b'\n', b'\r', &hay), "{hay:?}");
+                    assert_eq!(
+                        find_line_end(&hay),
+                        memchr::memchr2(b'\n', b'\r', &hay),
+                        "{hay:?}"
+                    );
                 }
             }
         }

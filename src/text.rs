@@ -9,7 +9,6 @@
 //!
 //! The module's tests run under Miri in CI.
 
-use alloc::borrow::Cow;
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -134,7 +133,7 @@ impl Text {
     ///
     /// `part` must point into `src` (the parser guarantees it); if it does not, the text is
     /// copied instead.
-    #[inline(always)]
+    #[inline]
     pub(crate) fn from_slice_lossy(src: &Bytes, part: &[u8]) -> Text {
         if part.len() <= INLINE_CAP {
             return Text::inline_lossy(part);
@@ -162,9 +161,12 @@ impl Text {
         if part.len() <= INLINE_CAP {
             return Text::inline_lossy(part);
         }
-        match String::from_utf8_lossy(part) {
-            Cow::Borrowed(_) => Text(Repr::Shared(Bytes::copy_from_slice(part))),
-            Cow::Owned(s) => Text::from(s),
+        // `String::from_utf8_lossy` walks valid input chunk by chunk and was, for lines joined
+        // across chunks, the largest cost of parsing small reads.
+        if is_utf8(part) {
+            Text(Repr::Shared(Bytes::copy_from_slice(part)))
+        } else {
+            Text::replaced_cold(part)
         }
     }
 
