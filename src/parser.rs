@@ -10,7 +10,6 @@ use crate::field::{EventId, EventType};
 use crate::message::{Item, MessageEvent};
 use crate::text::Text;
 use alloc::collections::VecDeque;
-use alloc::string::String;
 use bytes::{BufMut, Bytes, BytesMut};
 use core::fmt;
 use core::mem;
@@ -299,7 +298,7 @@ impl Parser {
                 && chunk.len() <= SMALL_READ
                 && self.discard == Discard::No
                 && self.line.len() + chunk.len() <= self.config.max_line_len
-                && find_line_end(&chunk).is_none()
+                && !has_line_end(&chunk)
             {
                 self.line.extend_from_slice(&chunk);
                 return;
@@ -398,6 +397,11 @@ impl Parser {
     #[inline]
     #[allow(clippy::should_implement_trait)] // it does implement Iterator, via this method
     pub fn next(&mut self) -> Option<Result<Item, ParseError>> {
+        if self.pos >= self.chunk.len() && self.queued.is_empty() && !self.eof {
+            // Nothing to parse (the common answer after a small read): no need to go through
+            // the line loop.
+            return None;
+        }
         let mut chunk = mem::take(&mut self.chunk);
         let out = self.run(&mut chunk);
         self.chunk = chunk;
@@ -632,12 +636,12 @@ impl Parser {
                 self.data_buf.reserve(first.len() + 1 + value.len());
                 self.data_buf.extend_from_slice(first.as_bytes());
                 self.data_buf.put_u8(b'\n');
-                push_lossy(&mut self.data_buf, value);
+                self.data_buf.extend_from_slice(value);
                 self.data = Data::Many;
             }
             Data::Many => {
                 self.data_buf.put_u8(b'\n');
-                push_lossy(&mut self.data_buf, value);
+                self.data_buf.extend_from_slice(value);
             }
         }
         None
@@ -655,7 +659,7 @@ impl Parser {
         let data = match mem::replace(&mut self.data, Data::Empty) {
             Data::Empty => return None,
             Data::One(t) => t,
-            Data::Many => Text::from_joined_utf8(self.data_buf.split().freeze()),
+            Data::Many => Text::from_utf8_lossy(self.data_buf.split().freeze()),
         };
         Some(Item::Message(MessageEvent {
             data,
@@ -706,6 +710,17 @@ fn word_at(bytes: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(a)
 }
 
+/// Whether a small read holds a CR or LF: every word checked, no early exit.
+#[inline]
+fn has_line_end(read: &[u8]) -> bool {
+    let mut words = read.chunks_exact(8);
+    let mut marks = 0;
+    for w in &mut words {
+        marks |= eol_mask(word_at(w, 0));
+    }
+    marks != 0 || words.remainder().iter().any(|&b| b == b'\n' || b == b'\r')
+}
+
 /// Offset of the first CR or LF. Most lines of real streams are short (a blank line, `id: 42`,
 /// `event: update`) and many reads are small: the first 16 bytes are checked a word at a time
 /// (or, in a shorter read, byte by byte), which is cheaper than setting up a vector search;
@@ -743,15 +758,6 @@ fn text(value: &[u8], src: Option<&Bytes>) -> Text {
     }
 }
 
-fn push_lossy(buf: &mut BytesMut, value: &[u8]) {
-    if crate::text::is_utf8(value) {
-        buf.extend_from_slice(value);
-    } else {
-        let fixed: String = String::from_utf8_lossy(value).into_owned();
-        buf.extend_from_slice(fixed.as_bytes());
-    }
-}
-
 /// A `retry` value: ASCII digits only, at least one; too large saturates.
 fn parse_digits(value: &[u8]) -> Option<u64> {
     if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
@@ -765,6 +771,7 @@ fn parse_digits(value: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::String;
     use alloc::vec::Vec;
 
     fn messages(p: &mut Parser) -> Vec<(String, String, String)> {
@@ -805,6 +812,22 @@ mod tests {
                 hay[at] = b;
                 hay[at + 1] = b'\n';
                 assert_eq!(find_line_end(&hay), memchr::memchr2(b'\n', b'\r', &hay));
+            }
+        }
+    }
+
+    #[test]
+    fn small_read_check_agrees_with_memchr() {
+        for len in 0..70 {
+            for at in 0..=len {
+                for b in 0..=255u8 {
+                    let mut read = alloc::vec![b'r'; len];
+                    if at < len {
+                        read[at] = b;
+                    }
+                    let want = memchr::memchr2(b'\n', b'\r', &read).is_some();
+                    assert_eq!(has_line_end(&read), want, "{read:?}");
+                }
             }
         }
     }

@@ -92,3 +92,24 @@ proptest! {
         prop_assert_eq!(&parse_chunks(input.chunks(size)), &want);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    /// The crate's UTF-8 checks (word-wise ASCII scan, span check, DFA for long input) decode
+    /// exactly as the standard library does.
+    #[test]
+    fn lossy_text_matches_std(
+        head in "[a-z é🎉\n]{0,300}",
+        noise in proptest::collection::vec(any::<u8>(), 0..40),
+        at in any::<prop::sample::Index>(),
+    ) {
+        let mut bytes = head.into_bytes();
+        let i = at.index(bytes.len() + 1);
+        bytes.splice(i..i, noise);
+        let want = String::from_utf8_lossy(&bytes).into_owned();
+        let text = ssekit::Text::from_utf8_lossy(bytes::Bytes::from(bytes.clone()));
+        prop_assert_eq!(text.as_str(), want.as_str());
+        prop_assert_eq!(ssekit::Text::try_from(bytes.clone()).is_ok(), std::str::from_utf8(&bytes).is_ok());
+    }
+}
