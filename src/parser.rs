@@ -8,7 +8,7 @@ use crate::config::ParserConfig;
 use crate::error::ParseError;
 use crate::field::{EventId, EventType};
 use crate::message::{Item, MessageEvent};
-use crate::text::Text;
+use crate::text::{word, Text, HIGH};
 use alloc::collections::VecDeque;
 use bytes::{BufMut, Bytes, BytesMut};
 use core::fmt;
@@ -692,7 +692,6 @@ impl Iterator for Parser {
 }
 
 const LO: u64 = 0x0101_0101_0101_0101;
-const HI: u64 = 0x8080_8080_8080_8080;
 
 /// Marks (high bit of each byte) the bytes of `w` that are CR or LF. The lowest mark is exact,
 /// which is all `find_line_end` reads.
@@ -700,14 +699,7 @@ const HI: u64 = 0x8080_8080_8080_8080;
 fn eol_mask(w: u64) -> u64 {
     let lf = w ^ (LO * u64::from(b'\n'));
     let cr = w ^ (LO * u64::from(b'\r'));
-    (lf.wrapping_sub(LO) & !lf | cr.wrapping_sub(LO) & !cr) & HI
-}
-
-#[inline]
-fn word_at(bytes: &[u8], at: usize) -> u64 {
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&bytes[at..at + 8]);
-    u64::from_le_bytes(a)
+    (lf.wrapping_sub(LO) & !lf | cr.wrapping_sub(LO) & !cr) & HIGH
 }
 
 /// Whether a small read holds a CR or LF: every word checked, no early exit.
@@ -716,7 +708,7 @@ fn has_line_end(read: &[u8]) -> bool {
     let mut words = read.chunks_exact(8);
     let mut marks = 0;
     for w in &mut words {
-        marks |= eol_mask(word_at(w, 0));
+        marks |= eol_mask(word(w));
     }
     marks != 0 || words.remainder().iter().any(|&b| b == b'\n' || b == b'\r')
 }
@@ -728,11 +720,11 @@ fn has_line_end(read: &[u8]) -> bool {
 #[inline]
 fn find_line_end(hay: &[u8]) -> Option<usize> {
     if hay.len() >= 16 {
-        let m = eol_mask(word_at(hay, 0));
+        let m = eol_mask(word(hay));
         if m != 0 {
             return Some((m.trailing_zeros() / 8) as usize);
         }
-        let m = eol_mask(word_at(hay, 8));
+        let m = eol_mask(word(&hay[8..]));
         if m != 0 {
             return Some(8 + (m.trailing_zeros() / 8) as usize);
         }

@@ -380,11 +380,14 @@ pub(crate) fn is_utf8(bytes: &[u8]) -> bool {
     bytes.get(first..=last).is_some_and(dfa_valid)
 }
 
-const HIGH: u64 = 0x8080_8080_8080_8080;
+/// The high bit of every byte of a word.
+pub(crate) const HIGH: u64 = 0x8080_8080_8080_8080;
 
-fn word(w: &[u8]) -> u64 {
+/// The first eight bytes of `w` as a little-endian word.
+#[inline]
+pub(crate) fn word(w: &[u8]) -> u64 {
     let mut a = [0u8; 8];
-    a.copy_from_slice(w);
+    a.copy_from_slice(&w[..8]);
     u64::from_le_bytes(a)
 }
 
