@@ -14,9 +14,7 @@
 //! actix-web-lab's encoder is not included: it brings all of actix-web into the build, which
 //! more than doubles this crate's dev-dependency build time on a 2-core machine.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::task::{Context, Poll, Waker};
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -27,25 +25,11 @@ use http_body::Body as _;
 #[path = "../tests/common/naive.rs"]
 mod naive;
 
-struct Counting;
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Relaxed);
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Relaxed);
-        unsafe { System.realloc(p, l, n) }
-    }
-}
+#[path = "common/counting.rs"]
+mod counting;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: counting::Counting = counting::Counting;
 
 // ---------------------------------------------------------------------------------------------
 // Inputs
@@ -263,9 +247,9 @@ fn group(c: &mut Criterion, name: &str, input: &Input) {
 fn report_allocations(input: &Input) {
     println!("allocations per event, 50,000 small JSON events given as String (the String's own included):");
     for &(name, encode) in ENCODERS {
-        let before = ALLOCS.load(Relaxed);
+        let before = counting::allocations();
         encode(input, &mut |_| {});
-        let n = ALLOCS.load(Relaxed) - before;
+        let n = counting::allocations() - before;
         println!("  {name:<14} {:>6.2}", n as f64 / input.count() as f64);
     }
 }

@@ -12,9 +12,7 @@
 //! are checked too, so nobody is timed on a wrong answer. Allocations per message on (i) are
 //! counted with a counting global allocator and printed.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::task::{Context, Poll, Waker};
 
 use bytes::{Buf, Bytes};
@@ -25,28 +23,11 @@ use futures_util::{stream, StreamExt};
 #[path = "../tests/common/naive.rs"]
 mod naive;
 
-// ---------------------------------------------------------------------------------------------
-// Counting allocator
-
-struct Counting;
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Relaxed);
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Relaxed);
-        unsafe { System.realloc(p, l, n) }
-    }
-}
+#[path = "common/counting.rs"]
+mod counting;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: counting::Counting = counting::Counting;
 
 // ---------------------------------------------------------------------------------------------
 // Workloads (deterministic)
@@ -375,10 +356,10 @@ fn report_allocations(input: &Bytes, chunks: &[Bytes]) {
         full.len()
     );
     for &(name, run) in RUNNERS {
-        let before = ALLOCS.load(Relaxed);
+        let before = counting::allocations();
         let mut n = 0u64;
         run(chunks, &mut |_, _, _| n += 1);
-        let allocs = ALLOCS.load(Relaxed) - before;
+        let allocs = counting::allocations() - before;
         println!("  {name:<20} {:>6.2}", allocs as f64 / n as f64);
     }
 }

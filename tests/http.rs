@@ -53,12 +53,13 @@ async fn serve_once(listener: TcpListener) {
         .unwrap();
 }
 
-#[tokio::test]
-async fn served_by_hyper_read_by_a_real_client() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(serve_once(listener));
-
+/// `GET /events` with hyper's HTTP/1 client; the sender keeps the connection open.
+async fn get_events(
+    addr: std::net::SocketAddr,
+) -> (
+    hyper::client::conn::http1::SendRequest<http_body_util::Empty<bytes::Bytes>>,
+    hyper::Response<hyper::body::Incoming>,
+) {
     let tcp = TcpStream::connect(addr).await.unwrap();
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
         .await
@@ -69,6 +70,16 @@ async fn served_by_hyper_read_by_a_real_client() {
         .body(http_body_util::Empty::<bytes::Bytes>::new())
         .unwrap();
     let resp = sender.send_request(req).await.unwrap();
+    (sender, resp)
+}
+
+#[tokio::test]
+async fn served_by_hyper_read_by_a_real_client() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(serve_once(listener));
+
+    let (sender, resp) = get_events(addr).await;
 
     assert_eq!(resp.status(), 200);
     let h = resp.headers();
@@ -137,15 +148,7 @@ async fn an_axum_handler_streams_with_the_right_headers() {
             .unwrap();
     });
 
-    let tcp = TcpStream::connect(addr).await.unwrap();
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    let req = hyper::Request::get(format!("http://{addr}/events"))
-        .body(http_body_util::Empty::<bytes::Bytes>::new())
-        .unwrap();
-    let resp = sender.send_request(req).await.unwrap();
+    let (_sender, resp) = get_events(addr).await;
     assert_eq!(resp.headers()["content-type"], "text/event-stream");
     assert_eq!(resp.headers()["x-accel-buffering"], "no");
     let msgs: Vec<_> = EventStream::from_body(resp.into_body())
