@@ -781,6 +781,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore)] // an exhaustive loop over safe code: far too slow under Miri
     fn line_end_search_agrees_with_memchr() {
         for len in (0..80).chain([200, 300]) {
             for at in 0..=len {
@@ -809,6 +810,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore)] // an exhaustive loop over safe code: far too slow under Miri
     fn small_read_check_agrees_with_memchr() {
         for len in 0..70 {
             for at in 0..=len {
