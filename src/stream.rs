@@ -22,7 +22,8 @@ use pin_project_lite::pin_project;
 
 /// Stop merging ready events into one chunk past this many bytes…
 const BATCH_BYTES: usize = 32 * 1024;
-/// …or this many events, so that a stream of empty events still yields.
+/// …or this many events, so that one poll never runs unbounded on a stream of events that
+/// encode to nothing.
 const BATCH_EVENTS: usize = 256;
 
 /// What an [`EncodeStream`] accepts: an [`Event`], a parsed [`MessageEvent`], or a `Result` of
@@ -489,6 +490,12 @@ where
         if *this.inner_done {
             *this.finished = true;
             return Poll::Ready(None);
+        }
+        if events == BATCH_EVENTS {
+            // Stopped at the cap with nothing to send (events that encode to nothing): the
+            // inner stream may have more ready, so ask to be polled again.
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
         }
         if let Some(ka) = this.keep_alive.as_ref() {
             if this.timer.poll_expired(cx).is_ready() {

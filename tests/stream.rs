@@ -281,3 +281,14 @@ async fn proxy_reencodes_parsed_messages() {
         .collect();
     assert_eq!(wire, b"event: goal\nid: 1\ndata: 1-0\n\ndata: plain\n\n");
 }
+
+#[tokio::test]
+async fn many_events_that_encode_to_nothing_do_not_stall_the_stream() {
+    let empties = stream::iter((0..10_000).map(|_| Event::default()));
+    let s = EncodeStream::new(empties.chain(stream::iter([Event::new("last")])));
+    let out: Vec<_> = tokio::time::timeout(Duration::from_secs(10), s.collect::<Vec<_>>())
+        .await
+        .expect("the stream stalled");
+    let wire: Vec<u8> = out.into_iter().flat_map(|r| r.unwrap().to_vec()).collect();
+    assert_eq!(wire, b"data: last\n\n");
+}
