@@ -263,6 +263,7 @@ pub fn comment_bytes(text: &Text) -> Bytes {
 /// use bytes::Buf;
 ///
 /// let frame = ssekit::Event::new("small").into_frame();
+/// assert_eq!(frame.remaining(), 13);
 /// assert_eq!(frame.segments().count(), 1);
 /// assert_eq!(frame.into_bytes(), "data: small\n\n");
 /// ```

@@ -17,11 +17,12 @@
 //! let event = Event::builder()
 //!     .event("goal")
 //!     .id(1u64)
+//!     .retry(Duration::from_secs(5))
 //!     .data("{\"minute\":23,\"score\":\"1-0\"}")
 //!     .build()?;
 //! assert_eq!(
 //!     event.to_bytes(),
-//!     "event: goal\nid: 1\ndata: {\"minute\":23,\"score\":\"1-0\"}\n\n"
+//!     "event: goal\nid: 1\nretry: 5000\ndata: {\"minute\":23,\"score\":\"1-0\"}\n\n"
 //! );
 //!
 //! // Values that could forge fields are refused, never written.
@@ -84,6 +85,7 @@
 #![allow(clippy::module_name_repetitions)] // `EventStream` in `stream` reads better than `Event`
 #![allow(clippy::missing_errors_doc)] // error sections are written where errors are not obvious
 #![cfg_attr(docsrs, feature(doc_cfg))]
+#![doc(test(attr(deny(warnings))))]
 
 extern crate alloc;
 #[cfg(feature = "std")]

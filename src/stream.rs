@@ -94,6 +94,12 @@ impl<E> IntoEvent for Result<MessageEvent, E> {
 ///     }
 ///     fn reset(&mut self, _after: Duration) {}
 /// }
+///
+/// let fire = Arc::new(AtomicBool::new(false));
+/// let events = ssekit::EncodeStream::new(futures_util::stream::pending::<ssekit::Event>())
+///     .keep_alive(ssekit::KeepAlive::new(Duration::from_secs(15)), Manual(fire.clone()));
+/// fire.store(true, Ordering::SeqCst); // the next poll sends a keep-alive
+/// # drop(events);
 /// ```
 pub trait Timer {
     /// Polls whether the deadline set by the last [`reset`](Timer::reset) has passed,
