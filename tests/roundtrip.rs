@@ -280,3 +280,33 @@ fn large_payload_is_not_copied() {
     assert_eq!(&slices[2][..], b"\n\n");
     assert_eq!(frame.remaining(), payload.len() + 20);
 }
+
+#[test]
+fn data_is_kept_as_given_without_copying() {
+    static LITERAL: &str = "a static payload";
+    let e = Event::new(LITERAL);
+    assert_eq!(
+        e.data().unwrap().as_ptr(),
+        LITERAL.as_ptr(),
+        "&'static str is not copied"
+    );
+
+    let owned = String::from("{\"token\":\"hi\"}");
+    let ptr = owned.as_ptr();
+    let e = Event::builder().data(owned).build().unwrap();
+    assert_eq!(e.data().unwrap().as_ptr(), ptr, "a String's buffer is kept");
+
+    let shared = Bytes::from(vec![b'b'; 64]);
+    let e = Event::new(shared.clone());
+    assert_eq!(
+        e.data().unwrap().as_ptr(),
+        shared.as_ptr(),
+        "Bytes are not copied"
+    );
+
+    static ID: &str = "static-id";
+    static TYPE: &str = "static-type";
+    let e = Event::builder().id(ID).event(TYPE).build().unwrap();
+    assert_eq!(e.id().unwrap().as_str().as_ptr(), ID.as_ptr());
+    assert_eq!(e.event_type().unwrap().as_str().as_ptr(), TYPE.as_ptr());
+}
