@@ -101,6 +101,7 @@ mod event;
 mod field;
 mod message;
 mod parser;
+pub mod reconnect;
 pub mod stream;
 mod text;
 #[cfg(feature = "tokio")]
