@@ -33,7 +33,7 @@
 //! ```
 //! use std::time::{Duration, Instant};
 //! use ssekit::reconnect::{Action, Reconnect, ReconnectConfig, Stop};
-//! use ssekit::{Item, Parser};
+//! use ssekit::Parser;
 //!
 //! let mut policy = Reconnect::new(ReconnectConfig::new());
 //! let mut parser = Parser::new();
