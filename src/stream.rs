@@ -820,6 +820,27 @@ pub trait SseStreamExt: Stream + Sized {
         EventStream::new(self)
     }
 
+    /// Parses this stream of byte chunks into every parser [`Item`](crate::Item): messages,
+    /// `retry` values and (when the [`ParserConfig`](crate::ParserConfig) asks for them)
+    /// comments; see [`ItemStream`].
+    ///
+    /// ```
+    /// use futures_util::{stream, StreamExt};
+    /// use ssekit::{Item, SseStreamExt};
+    /// # futures_executor::block_on(async {
+    /// let chunks = stream::iter([Ok::<_, ()>("retry: 5\n\n")]);
+    /// let items: Vec<_> = chunks.sse_items().collect().await;
+    /// assert!(matches!(items[0], Ok(Item::Retry(d)) if d.as_millis() == 5));
+    /// # });
+    /// ```
+    fn sse_items<B, E>(self) -> ItemStream<Self>
+    where
+        Self: Stream<Item = Result<B, E>>,
+        B: Into<Bytes>,
+    {
+        ItemStream::new(self)
+    }
+
     /// Encodes this stream of events into bytes; see [`EncodeStream`].
     ///
     /// ```

@@ -1,0 +1,274 @@
+//! The match engine shared by the `live_scores` and `hyper_server` examples: it plays one match
+//! from `match.json` for everyone (a broadcast, not a replay per connection), keeps the history
+//! so that a late joiner or a reconnecting client gets exactly what it missed, and hands each
+//! connection a stream of `ssekit::Event`s.
+//!
+//! Framework-agnostic: it needs tokio and ssekit, nothing from axum or hyper.
+
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::Stream;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use ssekit::Event;
+use tokio::sync::{broadcast, watch};
+
+/// The match file shipped with the example.
+pub const MATCH_JSON: &str = include_str!("match.json");
+
+/// How long a browser waits before reconnecting, sent as `retry:` on every connection.
+pub const RETRY: Duration = Duration::from_millis(1000);
+
+#[derive(Deserialize)]
+struct MatchFile {
+    title: String,
+    venue: String,
+    home: Value,
+    away: Value,
+    events: Vec<Moment>,
+}
+
+#[derive(Deserialize, Clone)]
+struct Moment {
+    minute: u32,
+    kind: String,
+    text: String,
+    #[serde(default)]
+    team: Option<String>,
+    #[serde(flatten)]
+    extra: HashMap<String, Value>,
+}
+
+/// One published event: its id (1, 2, 3, … in match order) and the event to send.
+#[derive(Clone)]
+pub struct Published {
+    pub id: u64,
+    pub event: Event,
+}
+
+struct History {
+    events: Vec<Published>,
+    over: bool,
+}
+
+/// One match, shared by every connection.
+pub struct Game {
+    info: Value,
+    moments: Vec<Moment>,
+    history: Mutex<History>,
+    live: broadcast::Sender<Published>,
+    /// Bumped by `/admin/disconnect`: every open stream ends.
+    cut: watch::Sender<u64>,
+}
+
+/// What a connection gets.
+pub enum Subscription {
+    /// The events after the client's last id, then the live ones, until full time.
+    Stream(Pin<Box<dyn Stream<Item = Event> + Send>>),
+    /// The client has seen the whole match: `204 No Content` tells it to stop reconnecting.
+    Over,
+}
+
+impl Game {
+    pub fn new() -> Arc<Game> {
+        let file: MatchFile = serde_json::from_str(MATCH_JSON).expect("match.json is valid");
+        let info = json!({
+            "title": file.title,
+            "venue": file.venue,
+            "home": file.home,
+            "away": file.away,
+            "events": file.events.len(),
+        });
+        let (live, _) = broadcast::channel(64);
+        let (cut, _) = watch::channel(0);
+        Arc::new(Game {
+            info,
+            moments: file.events,
+            history: Mutex::new(History { events: Vec::new(), over: false }),
+            live,
+            cut,
+        })
+    }
+
+    /// Teams, title and the number of events, for the page.
+    pub fn info(&self) -> &Value {
+        &self.info
+    }
+
+    /// Plays the match at `speed` times real time (`0`: all at once).
+    pub async fn play(self: Arc<Self>, speed: f64) {
+        let mut score = [0u32; 2];
+        let mut previous_minute = 0;
+        for (i, moment) in self.moments.iter().enumerate() {
+            if speed > 0.0 {
+                let match_seconds = f64::from(moment.minute.saturating_sub(previous_minute)) * 60.0 + 20.0;
+                tokio::time::sleep(Duration::from_secs_f64(match_seconds / speed)).await;
+            }
+            previous_minute = moment.minute;
+            if moment.kind == "goal" {
+                score[usize::from(moment.team.as_deref() == Some("away"))] += 1;
+            }
+            let id = i as u64 + 1;
+            let mut data = json!({
+                "minute": moment.minute,
+                "text": moment.text,
+                "score": { "home": score[0], "away": score[1] },
+            });
+            if let Some(team) = &moment.team {
+                data["team"] = json!(team);
+            }
+            for (k, v) in &moment.extra {
+                data[k] = v.clone();
+            }
+            let mut builder = Event::builder().id(id).json(&data);
+            // Commentary goes out as the default `message` event; the rest are named.
+            if moment.kind != "commentary" {
+                builder = builder.event(moment.kind.clone());
+            }
+            let event = builder.build().expect("match events are valid");
+            self.publish(Published { id, event }, i + 1 == self.moments.len());
+        }
+    }
+
+    fn publish(&self, published: Published, last: bool) {
+        let mut history = self.history.lock().unwrap();
+        history.events.push(published.clone());
+        history.over = last;
+        // Sent under the lock, so that a subscriber sees each event exactly once: either in
+        // the history it copied or on the channel it joined while holding the lock.
+        let _ = self.live.send(published);
+    }
+
+    /// Ends every open stream, as a server restart would: browsers reconnect with
+    /// `Last-Event-ID`.
+    pub fn cut_connections(&self) {
+        self.cut.send_modify(|n| *n += 1);
+    }
+
+    /// The stream for a client that last saw `after` (`None`: a new client).
+    pub fn subscribe(self: &Arc<Self>, after: Option<u64>) -> Subscription {
+        let after = after.unwrap_or(0);
+        let (backlog, live, over) = {
+            let history = self.history.lock().unwrap();
+            let start = usize::try_from(after).unwrap_or(usize::MAX).min(history.events.len());
+            (history.events[start..].to_vec(), self.live.subscribe(), history.over)
+        };
+        if over && backlog.is_empty() {
+            return Subscription::Over;
+        }
+        let retry = Event::builder().retry(RETRY).build().expect("retry alone is valid");
+        let state = Conn {
+            game: Arc::clone(self),
+            pending: backlog.into(),
+            sent: after,
+            live,
+            cut: self.cut.subscribe(),
+            done: false,
+        };
+        let events = futures_util::stream::unfold(state, Conn::next);
+        Subscription::Stream(Box::pin(futures_util::StreamExt::chain(
+            futures_util::stream::iter([retry]),
+            events,
+        )))
+    }
+
+    fn history_after(&self, after: u64) -> Vec<Published> {
+        let history = self.history.lock().unwrap();
+        let start = usize::try_from(after).unwrap_or(usize::MAX).min(history.events.len());
+        history.events[start..].to_vec()
+    }
+}
+
+struct Conn {
+    game: Arc<Game>,
+    pending: std::collections::VecDeque<Published>,
+    sent: u64,
+    live: broadcast::Receiver<Published>,
+    cut: watch::Receiver<u64>,
+    done: bool,
+}
+
+impl Conn {
+    async fn next(mut self) -> Option<(Event, Conn)> {
+        loop {
+            if self.done {
+                return None;
+            }
+            if let Some(p) = self.pending.pop_front() {
+                if p.id <= self.sent {
+                    continue; // already sent (the backlog and the channel overlap after a lag)
+                }
+                self.sent = p.id;
+                if p.id == self.game.moments.len() as u64 {
+                    self.done = true; // full time: end the stream after this event
+                }
+                return Some((p.event, self));
+            }
+            tokio::select! {
+                received = self.live.recv() => match received {
+                    Ok(p) => self.pending.push_back(p),
+                    // Too slow for the channel: catch up from the history; nothing is lost.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        self.pending = self.game.history_after(self.sent).into();
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
+                _ = self.cut.changed() => return None,
+            }
+        }
+    }
+}
+
+/// The `Last-Event-ID` header, or the `last_event_id` query parameter (the header wins).
+/// An id that is not a number is treated as none: the client gets the match from the start.
+pub fn last_event_id(header: Option<&str>, query: Option<&str>) -> Option<u64> {
+    let from_query = query.and_then(|q| {
+        q.split('&').find_map(|pair| pair.strip_prefix("last_event_id=")).map(str::to_owned)
+    });
+    header.map(str::to_owned).or(from_query).and_then(|id| id.trim().parse().ok())
+}
+
+/// `MATCH_SPEED` (times real time; default 30, a match in about 3½ minutes; `0` is instant).
+pub fn match_speed() -> f64 {
+    std::env::var("MATCH_SPEED").ok().and_then(|s| s.parse().ok()).unwrap_or(30.0)
+}
+
+/// A one-shot, LLM-style stream: the match report, a few words per `data:` chunk in the
+/// shape of a chat-completion delta, ending with `data: [DONE]`.
+pub fn report(game: &Game) -> impl Stream<Item = Event> + Send {
+    let (home, away) = (
+        game.info["home"]["name"].as_str().unwrap_or("Home").to_owned(),
+        game.info["away"]["name"].as_str().unwrap_or("Away").to_owned(),
+    );
+    let mut goals = Vec::new();
+    let mut score = [0u32; 2];
+    for m in &game.moments {
+        if m.kind == "goal" {
+            let away_goal = m.team.as_deref() == Some("away");
+            score[usize::from(away_goal)] += 1;
+            let scorer = m.extra.get("player").and_then(Value::as_str).unwrap_or("?");
+            goals.push(format!("{scorer} {}'", m.minute));
+        }
+    }
+    let text = format!(
+        "{home} {} - {} {away}. Goals: {}. A final for the ages.",
+        score[0],
+        score[1],
+        goals.join(", ")
+    );
+    let words: Vec<String> = text.split_inclusive(' ').map(str::to_owned).collect();
+    let chunks = words.into_iter().map(|w| {
+        Event::builder()
+            .json(&json!({ "choices": [{ "delta": { "content": w } }] }))
+            .build()
+            .expect("valid")
+    });
+    let done = Event::new("[DONE]");
+    futures_util::StreamExt::then(futures_util::stream::iter(chunks.chain([done])), |e| async {
+        tokio::time::sleep(Duration::from_millis(15)).await;
+        e
+    })
+}

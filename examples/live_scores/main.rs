@@ -1,0 +1,88 @@
+//! Live football scores: one match, played from `match.json`, pushed to every browser with
+//! `EventSource`. Start it and open the page:
+//!
+//! ```sh
+//! cargo run --example live_scores --features http-body,tokio,serde
+//! # then open http://127.0.0.1:3000/
+//! ```
+//!
+//! - `PORT` (default 3000; `0` picks a free port), `MATCH_SPEED` (times real time, default 30:
+//!   a match in about 3½ minutes; `0` plays it at once), `KEEP_ALIVE_SECS` (default 15).
+//! - `GET /events`: the match as SSE. Named events `kickoff`, `goal`, `card`, `substitution`,
+//!   `halftime`, `fulltime`; commentary as default messages; an id on every event (1, 2, …), a
+//!   `retry` hint, keep-alive comments. `Last-Event-ID` (or `?last_event_id=`) resumes exactly
+//!   after that event; a client that has seen full time gets `204 No Content` (stop).
+//! - `GET /report`: an LLM-style one-shot stream of the match report, ending with `[DONE]`.
+//! - `POST /admin/disconnect`: ends every open stream, to watch browsers reconnect.
+
+mod game;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use ssekit::EncodeStream;
+
+use game::{Game, Subscription};
+
+const PAGE: &str = include_str!("index.html");
+
+#[derive(Clone)]
+struct App {
+    game: Arc<Game>,
+    keep_alive: Duration,
+}
+
+async fn events(State(app): State<App>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    let header = headers.get("last-event-id").and_then(|v| v.to_str().ok());
+    let after = game::last_event_id(header, query.as_deref());
+    match app.game.subscribe(after) {
+        Subscription::Over => StatusCode::NO_CONTENT.into_response(),
+        Subscription::Stream(events) => EncodeStream::new(events)
+            .keep_alive_tokio(app.keep_alive)
+            .into_response()
+            .into_response(),
+    }
+}
+
+async fn report(State(app): State<App>) -> Response {
+    EncodeStream::new(game::report(&app.game)).into_response().into_response()
+}
+
+async fn info(State(app): State<App>) -> Json<serde_json::Value> {
+    Json(app.game.info().clone())
+}
+
+async fn disconnect(State(app): State<App>) -> StatusCode {
+    app.game.cut_connections();
+    StatusCode::NO_CONTENT
+}
+
+/// The router, apart from `main` so that other examples can mount it.
+fn router(app: App) -> Router {
+    Router::new()
+        .route("/", get(|| async { Html(PAGE) }))
+        .route("/events", get(events))
+        .route("/report", get(report))
+        .route("/api/match", get(info))
+        .route("/admin/disconnect", post(disconnect))
+        .with_state(app)
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
+    let keep_alive = std::env::var("KEEP_ALIVE_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(Duration::from_secs(15), Duration::from_secs_f64);
+    let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
+    let game = Game::new();
+    tokio::spawn(Arc::clone(&game).play(game::match_speed()));
+    println!("live scores at http://{}/", listener.local_addr()?);
+    axum::serve(listener, router(App { game, keep_alive })).await
+}

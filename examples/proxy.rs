@@ -1,0 +1,86 @@
+//! An SSE proxy: reads an upstream event stream and re-serves it downstream, each message
+//! turned back into an event without copying its data, with the proxy's own keep-alive.
+//!
+//! ```sh
+//! cargo run --example live_scores --features http-body,tokio,serde   # the upstream, port 3000
+//! PORT=3001 cargo run --example proxy --features http-body,tokio,serde
+//! curl -N http://127.0.0.1:3001/events
+//! ```
+//!
+//! `UPSTREAM` (default `http://127.0.0.1:3000/events`), `PORT` (default 3001), `KEEP_ALIVE_SECS`
+//! (default 15). The proxy holds no state: each downstream connection opens its own upstream
+//! one, forwarding `Last-Event-ID`, so a downstream reconnect resumes upstream too. `retry`
+//! hints pass through; upstream comments (its keep-alives) do not, since the proxy sends its
+//! own. An upstream `204` is passed on (the client stops); any other upstream failure is a
+//! `502`. If the upstream breaks mid-stream, the downstream response is aborted so that the
+//! client sees an error and reconnects, rather than a clean end.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use futures_util::StreamExt;
+use reqwest::header::CONTENT_TYPE;
+use ssekit::reconnect::is_event_stream;
+use ssekit::{EncodeStream, Event, Item, SseStreamExt};
+
+#[derive(Clone)]
+struct Proxy {
+    client: reqwest::Client,
+    upstream: String,
+    keep_alive: Duration,
+}
+
+async fn events(State(proxy): State<Proxy>, headers: HeaderMap) -> Response {
+    let mut request = proxy.client.get(&proxy.upstream).header("accept", "text/event-stream");
+    if let Some(id) = headers.get("last-event-id") {
+        request = request.header("last-event-id", id.clone());
+    }
+    let upstream = match request.send().await {
+        Ok(response) => response,
+        Err(e) => {
+            eprintln!("upstream unreachable: {e}");
+            return StatusCode::BAD_GATEWAY.into_response();
+        }
+    };
+    let is_sse = upstream.headers().get(CONTENT_TYPE).is_some_and(|v| is_event_stream(v.as_bytes()));
+    match upstream.status().as_u16() {
+        200 if is_sse => {}
+        204 => return StatusCode::NO_CONTENT.into_response(),
+        status => {
+            eprintln!("upstream answered {status} (event stream: {is_sse})");
+            return StatusCode::BAD_GATEWAY.into_response();
+        }
+    }
+    let events = upstream.bytes_stream().sse_items().filter_map(|item| async move {
+        match item {
+            // The message's data, type and id are views of the upstream bytes: no copy.
+            Ok(Item::Message(message)) => Some(Ok(message.into_event())),
+            Ok(Item::Retry(retry)) => Some(Ok(Event::builder().retry(retry).build().expect("valid"))),
+            Ok(_) => None,
+            Err(e) => {
+                eprintln!("upstream failed mid-stream: {e}");
+                Some(Err(e))
+            }
+        }
+    });
+    EncodeStream::new(events).keep_alive_tokio(proxy.keep_alive).into_response().into_response()
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let port = std::env::var("PORT").unwrap_or_else(|_| "3001".into());
+    let upstream =
+        std::env::var("UPSTREAM").unwrap_or_else(|_| "http://127.0.0.1:3000/events".into());
+    let keep_alive = std::env::var("KEEP_ALIVE_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(Duration::from_secs(15), Duration::from_secs_f64);
+    let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
+    println!("proxying {upstream} at http://{}/events", listener.local_addr()?);
+    let proxy = Proxy { client: reqwest::Client::new(), upstream, keep_alive };
+    axum::serve(listener, Router::new().route("/events", get(events)).with_state(proxy)).await
+}
