@@ -45,11 +45,15 @@ fn options() -> Result<Options, String> {
         match arg.as_str() {
             "--once" => opts.once = true,
             "--idle" => {
-                let secs: f64 = value("--idle")?.parse().map_err(|e| format!("--idle: {e}"))?;
+                let secs: f64 = value("--idle")?
+                    .parse()
+                    .map_err(|e| format!("--idle: {e}"))?;
                 opts.idle = Some(Duration::from_secs_f64(secs));
             }
             "--max-attempts" => {
-                let n = value("--max-attempts")?.parse().map_err(|e| format!("--max-attempts: {e}"))?;
+                let n = value("--max-attempts")?
+                    .parse()
+                    .map_err(|e| format!("--max-attempts: {e}"))?;
                 opts.max_attempts = Some(n);
             }
             s if s.starts_with("--") => return Err(format!("unknown option {s}")),
@@ -95,7 +99,12 @@ async fn read(
                         print_delta(out, m.data());
                     } else {
                         let data = m.data().replace('\n', "\\n");
-                        let _ = writeln!(out, "id={} event={} data={data}", m.last_event_id(), m.event_type());
+                        let _ = writeln!(
+                            out,
+                            "id={} event={} data={data}",
+                            m.last_event_id(),
+                            m.event_type()
+                        );
                     }
                     let _ = out.flush();
                 }
@@ -119,7 +128,11 @@ async fn read(
 fn print_delta(out: &mut impl Write, data: &str) {
     let text = serde_json::from_str::<serde_json::Value>(data)
         .ok()
-        .and_then(|v| v["choices"][0]["delta"]["content"].as_str().map(str::to_owned));
+        .and_then(|v| {
+            v["choices"][0]["delta"]["content"]
+                .as_str()
+                .map(str::to_owned)
+        });
     let _ = write!(out, "{}", text.as_deref().unwrap_or(data));
 }
 
@@ -146,14 +159,21 @@ async fn main() -> ExitCode {
         if let Some(id) = policy.last_event_id() {
             request = request.header("last-event-id", id.as_str());
         }
-        eprintln!("connecting to {} (Last-Event-ID: {:?})", opts.url, policy.last_event_id().map(|i| i.as_str()));
+        eprintln!(
+            "connecting to {} (Last-Event-ID: {:?})",
+            opts.url,
+            policy.last_event_id().map(|i| i.as_str())
+        );
         let action = match request.send().await {
             Err(e) => {
                 eprintln!("could not connect: {e}");
                 policy.on_error(Instant::now())
             }
             Ok(response) => {
-                let content_type = response.headers().get(CONTENT_TYPE).map(|v| v.as_bytes().to_vec());
+                let content_type = response
+                    .headers()
+                    .get(CONTENT_TYPE)
+                    .map(|v| v.as_bytes().to_vec());
                 let status = response.status().as_u16();
                 match policy.on_open(Instant::now(), status, content_type.as_deref()) {
                     Action::Read => read(response, &mut policy, opts.once, &mut out).await,

@@ -42,7 +42,9 @@ fn plain(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Resp
 }
 
 fn sse(events: BoxStream<'static, Event>, keep_alive: Duration) -> Response<Body> {
-    let response = EncodeStream::new(events).keep_alive_tokio(keep_alive).into_response();
+    let response = EncodeStream::new(events)
+        .keep_alive_tokio(keep_alive)
+        .into_response();
     response.map(BodyExt::boxed_unsync)
 }
 
@@ -53,7 +55,10 @@ async fn handle(game: Arc<Game>, keep_alive: Duration, req: Request<Incoming>) -
             plain(StatusCode::OK, "application/json", game.info().to_string())
         }
         (&Method::GET, "/events") => {
-            let header = req.headers().get("last-event-id").and_then(|v| v.to_str().ok());
+            let header = req
+                .headers()
+                .get("last-event-id")
+                .and_then(|v| v.to_str().ok());
             match game.subscribe(game::last_event_id(header, req.uri().query())) {
                 Subscription::Over => plain(StatusCode::NO_CONTENT, "text/plain", ""),
                 Subscription::Stream(events) => sse(events.boxed(), keep_alive),
@@ -94,4 +99,3 @@ async fn main() -> std::io::Result<()> {
         });
     }
 }
-

@@ -35,7 +35,10 @@ struct Proxy {
 }
 
 async fn events(State(proxy): State<Proxy>, headers: HeaderMap) -> Response {
-    let mut request = proxy.client.get(&proxy.upstream).header("accept", "text/event-stream");
+    let mut request = proxy
+        .client
+        .get(&proxy.upstream)
+        .header("accept", "text/event-stream");
     if let Some(id) = headers.get("last-event-id") {
         request = request.header("last-event-id", id.clone());
     }
@@ -46,7 +49,10 @@ async fn events(State(proxy): State<Proxy>, headers: HeaderMap) -> Response {
             return StatusCode::BAD_GATEWAY.into_response();
         }
     };
-    let is_sse = upstream.headers().get(CONTENT_TYPE).is_some_and(|v| is_event_stream(v.as_bytes()));
+    let is_sse = upstream
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| is_event_stream(v.as_bytes()));
     match upstream.status().as_u16() {
         200 if is_sse => {}
         204 => return StatusCode::NO_CONTENT.into_response(),
@@ -55,19 +61,27 @@ async fn events(State(proxy): State<Proxy>, headers: HeaderMap) -> Response {
             return StatusCode::BAD_GATEWAY.into_response();
         }
     }
-    let events = upstream.bytes_stream().sse_items().filter_map(|item| async move {
-        match item {
-            // The message's data, type and id are views of the upstream bytes: no copy.
-            Ok(Item::Message(message)) => Some(Ok(message.into_event())),
-            Ok(Item::Retry(retry)) => Some(Ok(Event::builder().retry(retry).build().expect("valid"))),
-            Ok(_) => None,
-            Err(e) => {
-                eprintln!("upstream failed mid-stream: {e}");
-                Some(Err(e))
+    let events = upstream
+        .bytes_stream()
+        .sse_items()
+        .filter_map(|item| async move {
+            match item {
+                // The message's data, type and id are views of the upstream bytes: no copy.
+                Ok(Item::Message(message)) => Some(Ok(message.into_event())),
+                Ok(Item::Retry(retry)) => {
+                    Some(Ok(Event::builder().retry(retry).build().expect("valid")))
+                }
+                Ok(_) => None,
+                Err(e) => {
+                    eprintln!("upstream failed mid-stream: {e}");
+                    Some(Err(e))
+                }
             }
-        }
-    });
-    EncodeStream::new(events).keep_alive_tokio(proxy.keep_alive).into_response().into_response()
+        });
+    EncodeStream::new(events)
+        .keep_alive_tokio(proxy.keep_alive)
+        .into_response()
+        .into_response()
 }
 
 #[tokio::main]
@@ -80,7 +94,20 @@ async fn main() -> std::io::Result<()> {
         .and_then(|s| s.parse().ok())
         .map_or(Duration::from_secs(15), Duration::from_secs_f64);
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
-    println!("proxying {upstream} at http://{}/events", listener.local_addr()?);
-    let proxy = Proxy { client: reqwest::Client::new(), upstream, keep_alive };
-    axum::serve(listener, Router::new().route("/events", get(events)).with_state(proxy)).await
+    println!(
+        "proxy at http://{}/events (upstream {upstream})",
+        listener.local_addr()?
+    );
+    let proxy = Proxy {
+        client: reqwest::Client::new(),
+        upstream,
+        keep_alive,
+    };
+    axum::serve(
+        listener,
+        Router::new()
+            .route("/events", get(events))
+            .with_state(proxy),
+    )
+    .await
 }

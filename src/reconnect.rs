@@ -385,7 +385,11 @@ enum Phase<I> {
     /// Not connected: before the first connection, or waiting to reconnect.
     Closed,
     /// The stream is open.
-    Open { since: I, last_activity: I, delivered: bool },
+    Open {
+        since: I,
+        last_activity: I,
+        delivered: bool,
+    },
     /// Stopped for good.
     Stopped(Stop),
 }
@@ -474,7 +478,10 @@ impl<I: Instant> Reconnect<I> {
     pub fn set_last_event_id(&mut self, id: &EventId) {
         let s = id.as_str();
         let trimmed = s.trim_matches(|c| c == ' ' || c == '\t');
-        if trimmed.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+        if trimmed
+            .bytes()
+            .any(|b| (b < 0x20 && b != b'\t') || b == 0x7f)
+        {
             return;
         }
         if trimmed.is_empty() {
@@ -568,7 +575,11 @@ impl<I: Instant> Reconnect<I> {
         }
         match status {
             200 if content_type.is_some_and(is_event_stream) => {
-                self.phase = Phase::Open { since: now, last_activity: now, delivered: false };
+                self.phase = Phase::Open {
+                    since: now,
+                    last_activity: now,
+                    delivered: false,
+                };
                 Action::Read
             }
             200 => self.stop(Stop::ContentType),
@@ -596,7 +607,11 @@ impl<I: Instant> Reconnect<I> {
     #[cfg(feature = "http-body")]
     pub fn on_response<B>(&mut self, now: I, response: &http::Response<B>) -> Action {
         let content_type = response.headers().get(http::header::CONTENT_TYPE);
-        self.on_open(now, response.status().as_u16(), content_type.map(http::HeaderValue::as_bytes))
+        self.on_open(
+            now,
+            response.status().as_u16(),
+            content_type.map(http::HeaderValue::as_bytes),
+        )
     }
 
     /// Reports one parser item: a message (its last event ID is kept, the connection counts as
@@ -739,7 +754,9 @@ impl<I: Instant> Reconnect<I> {
     pub fn on_error(&mut self, now: I) -> Action {
         match self.phase {
             Phase::Stopped(stop) => return Action::Stop(stop),
-            Phase::Open { since, delivered, .. } => {
+            Phase::Open {
+                since, delivered, ..
+            } => {
                 if delivered || now.saturating_since(since) >= self.config.healthy_after {
                     self.failures = 0;
                 }
@@ -754,10 +771,15 @@ impl<I: Instant> Reconnect<I> {
         self.failures = self.failures.saturating_add(1);
         if let Some(max) = self.config.max_attempts {
             if self.failures > max {
-                return self.stop(Stop::GaveUp { attempts: self.failures });
+                return self.stop(Stop::GaveUp {
+                    attempts: self.failures,
+                });
             }
         }
-        Action::Reconnect { delay: self.delay(), last_event_id: self.last_event_id.clone() }
+        Action::Reconnect {
+            delay: self.delay(),
+            last_event_id: self.last_event_id.clone(),
+        }
     }
 
     fn delay(&mut self) -> Duration {
@@ -770,7 +792,11 @@ impl<I: Instant> Reconnect<I> {
         }
         let base_nanos = u64::try_from(base.as_nanos()).unwrap_or(u64::MAX);
         let span = base_nanos / 100 * u64::from(self.config.jitter_percent);
-        let extra = if span == 0 { 0 } else { self.next_random() % (span + 1) };
+        let extra = if span == 0 {
+            0
+        } else {
+            self.next_random() % (span + 1)
+        };
         base.saturating_add(Duration::from_nanos(extra))
     }
 
@@ -862,16 +888,28 @@ mod tests {
     }
 
     fn msg(id: &'static str) -> MessageEvent {
-        MessageEvent::new(Text::from_static("x"), EventType::MESSAGE, EventId::from_static(id))
+        MessageEvent::new(
+            Text::from_static("x"),
+            EventType::MESSAGE,
+            EventId::from_static(id),
+        )
     }
 
     #[test]
     fn statuses_follow_the_standard() {
         for (status, ct, want) in [
             (200, SSE, Action::Read),
-            (200, Some(&b"text/event-stream;charset=utf-8"[..]), Action::Read),
+            (
+                200,
+                Some(&b"text/event-stream;charset=utf-8"[..]),
+                Action::Read,
+            ),
             (200, None, Action::Stop(Stop::ContentType)),
-            (200, Some(&b"application/json"[..]), Action::Stop(Stop::ContentType)),
+            (
+                200,
+                Some(&b"application/json"[..]),
+                Action::Stop(Stop::ContentType),
+            ),
             (204, SSE, Action::Stop(Stop::NoContent)),
             (201, SSE, Action::Stop(Stop::Status(201))),
             (301, SSE, Action::Stop(Stop::Status(301))),
@@ -901,7 +939,10 @@ mod tests {
             assert_eq!(p.on_open(secs(3), 200, SSE), Action::Read);
         }
         let mut p = policy(ReconnectConfig::new().reconnect_on_server_error(true));
-        assert_eq!(p.on_open(secs(0), 404, None), Action::Stop(Stop::Status(404)));
+        assert_eq!(
+            p.on_open(secs(0), 404, None),
+            Action::Stop(Stop::Status(404))
+        );
     }
 
     #[test]
@@ -931,17 +972,31 @@ mod tests {
     #[test]
     fn no_id_sends_no_header_and_an_empty_id_clears_it() {
         let mut p = policy(ReconnectConfig::new());
-        assert_eq!(p.on_error(secs(0)), Action::Reconnect { delay: secs(1), last_event_id: None });
+        assert_eq!(
+            p.on_error(secs(0)),
+            Action::Reconnect {
+                delay: secs(1),
+                last_event_id: None
+            }
+        );
         let _ = p.on_open(secs(1), 200, SSE);
         p.on_message(secs(1), &msg("5"));
         p.on_message(secs(1), &msg(""));
-        assert_eq!(p.on_end(secs(2)), Action::Reconnect { delay: secs(1), last_event_id: None });
+        assert_eq!(
+            p.on_end(secs(2)),
+            Action::Reconnect {
+                delay: secs(1),
+                last_event_id: None
+            }
+        );
     }
 
     #[test]
     fn backoff_doubles_caps_and_respects_a_larger_retry() {
         let mut p = policy(ReconnectConfig::new().max_delay(secs(10)));
-        let got: Vec<u64> = (0..7).map(|_| delay(p.on_error(secs(0))).as_secs()).collect();
+        let got: Vec<u64> = (0..7)
+            .map(|_| delay(p.on_error(secs(0))).as_secs())
+            .collect();
         assert_eq!(got, [1, 2, 4, 8, 10, 10, 10]);
         // A server retry above the cap wins.
         p.on_retry(secs(60));
@@ -983,11 +1038,17 @@ mod tests {
         let mut p = policy(ReconnectConfig::new().max_attempts(Some(2)));
         let _ = delay(p.on_error(secs(0)));
         let _ = delay(p.on_error(secs(0)));
-        assert_eq!(p.on_error(secs(0)), Action::Stop(Stop::GaveUp { attempts: 3 }));
+        assert_eq!(
+            p.on_error(secs(0)),
+            Action::Stop(Stop::GaveUp { attempts: 3 })
+        );
         assert_eq!(p.stopped(), Some(Stop::GaveUp { attempts: 3 }));
 
         let mut p = policy(ReconnectConfig::new().max_attempts(Some(0)));
-        assert_eq!(p.on_error(secs(0)), Action::Stop(Stop::GaveUp { attempts: 1 }));
+        assert_eq!(
+            p.on_error(secs(0)),
+            Action::Stop(Stop::GaveUp { attempts: 1 })
+        );
 
         // A healthy connection in between starts the count again.
         let mut p = policy(ReconnectConfig::new().max_attempts(Some(2)));
@@ -996,7 +1057,10 @@ mod tests {
         p.on_message(secs(0), &msg("1"));
         let _ = delay(p.on_error(secs(0)));
         let _ = delay(p.on_error(secs(0)));
-        assert!(matches!(p.on_error(secs(0)), Action::Stop(Stop::GaveUp { .. })));
+        assert!(matches!(
+            p.on_error(secs(0)),
+            Action::Stop(Stop::GaveUp { .. })
+        ));
     }
 
     #[test]
@@ -1050,7 +1114,9 @@ mod tests {
 
     #[test]
     fn jitter_stays_in_range_and_differs_between_clients() {
-        let config = ReconnectConfig::new().initial_retry(secs(1)).jitter_percent(50);
+        let config = ReconnectConfig::new()
+            .initial_retry(secs(1))
+            .jitter_percent(50);
         let mut seen = Vec::new();
         for seed in 0..64 {
             let mut p: Reconnect<T> = Reconnect::new(config.clone().seed(seed));

@@ -87,7 +87,10 @@ impl Game {
         Arc::new(Game {
             info,
             moments: file.events,
-            history: Mutex::new(History { events: Vec::new(), over: false }),
+            history: Mutex::new(History {
+                events: Vec::new(),
+                over: false,
+            }),
             live,
             cut,
         })
@@ -104,7 +107,8 @@ impl Game {
         let mut previous_minute = 0;
         for (i, moment) in self.moments.iter().enumerate() {
             if speed > 0.0 {
-                let match_seconds = f64::from(moment.minute.saturating_sub(previous_minute)) * 60.0 + 20.0;
+                let match_seconds =
+                    f64::from(moment.minute.saturating_sub(previous_minute)) * 60.0 + 20.0;
                 tokio::time::sleep(Duration::from_secs_f64(match_seconds / speed)).await;
             }
             previous_minute = moment.minute;
@@ -150,16 +154,29 @@ impl Game {
 
     /// The stream for a client that last saw `after` (`None`: a new client).
     pub fn subscribe(self: &Arc<Self>, after: Option<u64>) -> Subscription {
+        match after {
+            Some(id) => eprintln!("client connected, resuming after event {id}"),
+            None => eprintln!("client connected, from the start"),
+        }
         let after = after.unwrap_or(0);
         let (backlog, live, over) = {
             let history = self.history.lock().unwrap();
-            let start = usize::try_from(after).unwrap_or(usize::MAX).min(history.events.len());
-            (history.events[start..].to_vec(), self.live.subscribe(), history.over)
+            let start = usize::try_from(after)
+                .unwrap_or(usize::MAX)
+                .min(history.events.len());
+            (
+                history.events[start..].to_vec(),
+                self.live.subscribe(),
+                history.over,
+            )
         };
         if over && backlog.is_empty() {
             return Subscription::Over;
         }
-        let retry = Event::builder().retry(RETRY).build().expect("retry alone is valid");
+        let retry = Event::builder()
+            .retry(RETRY)
+            .build()
+            .expect("retry alone is valid");
         let state = Conn {
             game: Arc::clone(self),
             pending: backlog.into(),
@@ -177,7 +194,9 @@ impl Game {
 
     fn history_after(&self, after: u64) -> Vec<Published> {
         let history = self.history.lock().unwrap();
-        let start = usize::try_from(after).unwrap_or(usize::MAX).min(history.events.len());
+        let start = usize::try_from(after)
+            .unwrap_or(usize::MAX)
+            .min(history.events.len());
         history.events[start..].to_vec()
     }
 }
@@ -226,22 +245,36 @@ impl Conn {
 /// An id that is not a number is treated as none: the client gets the match from the start.
 pub fn last_event_id(header: Option<&str>, query: Option<&str>) -> Option<u64> {
     let from_query = query.and_then(|q| {
-        q.split('&').find_map(|pair| pair.strip_prefix("last_event_id=")).map(str::to_owned)
+        q.split('&')
+            .find_map(|pair| pair.strip_prefix("last_event_id="))
+            .map(str::to_owned)
     });
-    header.map(str::to_owned).or(from_query).and_then(|id| id.trim().parse().ok())
+    header
+        .map(str::to_owned)
+        .or(from_query)
+        .and_then(|id| id.trim().parse().ok())
 }
 
 /// `MATCH_SPEED` (times real time; default 30, a match in about 3½ minutes; `0` is instant).
 pub fn match_speed() -> f64 {
-    std::env::var("MATCH_SPEED").ok().and_then(|s| s.parse().ok()).unwrap_or(30.0)
+    std::env::var("MATCH_SPEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30.0)
 }
 
 /// A one-shot, LLM-style stream: the match report, a few words per `data:` chunk in the
 /// shape of a chat-completion delta, ending with `data: [DONE]`.
 pub fn report(game: &Game) -> impl Stream<Item = Event> + Send {
     let (home, away) = (
-        game.info["home"]["name"].as_str().unwrap_or("Home").to_owned(),
-        game.info["away"]["name"].as_str().unwrap_or("Away").to_owned(),
+        game.info["home"]["name"]
+            .as_str()
+            .unwrap_or("Home")
+            .to_owned(),
+        game.info["away"]["name"]
+            .as_str()
+            .unwrap_or("Away")
+            .to_owned(),
     );
     let mut goals = Vec::new();
     let mut score = [0u32; 2];
@@ -267,8 +300,11 @@ pub fn report(game: &Game) -> impl Stream<Item = Event> + Send {
             .expect("valid")
     });
     let done = Event::new("[DONE]");
-    futures_util::StreamExt::then(futures_util::stream::iter(chunks.chain([done])), |e| async {
-        tokio::time::sleep(Duration::from_millis(15)).await;
-        e
-    })
+    futures_util::StreamExt::then(
+        futures_util::stream::iter(chunks.chain([done])),
+        |e| async {
+            tokio::time::sleep(Duration::from_millis(15)).await;
+            e
+        },
+    )
 }

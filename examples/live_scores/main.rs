@@ -50,7 +50,9 @@ async fn events(State(app): State<App>, headers: HeaderMap, RawQuery(query): Raw
 }
 
 async fn report(State(app): State<App>) -> Response {
-    EncodeStream::new(game::report(&app.game)).into_response().into_response()
+    EncodeStream::new(game::report(&app.game))
+        .into_response()
+        .into_response()
 }
 
 async fn info(State(app): State<App>) -> Json<serde_json::Value> {

@@ -1,0 +1,280 @@
+//! The bundled examples, run for real: each server is started as a child process on a free
+//! port and read with reqwest and the crate's own parser.
+
+#![cfg(all(feature = "http-body", feature = "tokio", feature = "serde"))]
+
+#[path = "common/examples.rs"]
+mod examples;
+
+use std::time::Duration;
+
+use examples::{expected_match, Running};
+use futures_util::StreamExt;
+use ssekit::{Item, ItemStream, ParserConfig};
+
+/// What one connection delivered.
+#[derive(Debug, Default)]
+struct Read {
+    /// `(last event id, type)` of every message, in order.
+    messages: Vec<(String, String)>,
+    data: Vec<serde_json::Value>,
+    retry: Option<Duration>,
+    comments: usize,
+}
+
+/// `GET url` with an optional `Last-Event-ID`; the status, and what the stream delivered (read
+/// to its end, or until `limit` messages).
+async fn read(url: &str, last_event_id: Option<&str>, limit: usize) -> (u16, Read) {
+    let mut request = reqwest::Client::new().get(url);
+    if let Some(id) = last_event_id {
+        request = request.header("last-event-id", id);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    if status != 200 {
+        return (status, Read::default());
+    }
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(content_type, "text/event-stream");
+    let config = ParserConfig::new().comments(true);
+    let mut items = ItemStream::with_config(response.bytes_stream(), config);
+    let mut out = Read::default();
+    while out.messages.len() < limit {
+        let Some(item) = tokio::time::timeout(Duration::from_secs(60), items.next())
+            .await
+            .unwrap()
+        else {
+            break;
+        };
+        match item.unwrap() {
+            Item::Message(m) => {
+                out.messages
+                    .push((m.last_event_id().to_owned(), m.event_type().to_owned()));
+                out.data.push(serde_json::from_str(m.data()).unwrap());
+            }
+            Item::Retry(r) => out.retry = Some(r),
+            Item::Comment(_) => out.comments += 1,
+            _ => {}
+        }
+    }
+    (status, out)
+}
+
+/// Every check on one scores server (`live_scores` or `hyper_server`), with the match played
+/// at once.
+async fn check_scores_server(name: &str) {
+    let (_server, origin) = Running::server(name, "0", &[("MATCH_SPEED", "0")]);
+    let events = format!("{origin}/events");
+    let all = expected_match();
+
+    // A new client gets the whole match, in order, with ids, types and a retry hint; the
+    // stream ends after full time.
+    let (status, got) = read(&events, None, usize::MAX).await;
+    assert_eq!(status, 200);
+    assert_eq!(got.messages, all, "{name}");
+    assert_eq!(got.retry, Some(Duration::from_secs(1)));
+    let last = got.data.last().unwrap();
+    assert_eq!(
+        (
+            last["score"]["home"].as_u64(),
+            last["score"]["away"].as_u64()
+        ),
+        (Some(3), Some(2))
+    );
+
+    // Resuming with Last-Event-ID gets exactly what follows: nothing missed, nothing repeated.
+    for k in [1, 17, 39] {
+        let (_, resumed) = read(&events, Some(&k.to_string()), usize::MAX).await;
+        assert_eq!(resumed.messages, all[k..], "{name} resuming after {k}");
+    }
+    // So does the query parameter; the header wins over it.
+    let (_, q) = read(&format!("{events}?last_event_id=30"), None, usize::MAX).await;
+    assert_eq!(q.messages, all[30..]);
+    let (_, both) = read(
+        &format!("{events}?last_event_id=30"),
+        Some("35"),
+        usize::MAX,
+    )
+    .await;
+    assert_eq!(both.messages, all[35..]);
+    // A client that has seen full time is told to stop.
+    let (status, _) = read(&events, Some("40"), usize::MAX).await;
+    assert_eq!(status, 204, "{name}");
+    // The page and the match info are served.
+    let page = reqwest::get(format!("{origin}/"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("new EventSource('/events')"));
+    let info: serde_json::Value = reqwest::get(format!("{origin}/api/match"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["events"], 40);
+}
+
+#[tokio::test]
+async fn live_scores_serves_the_match_and_resumes_exactly() {
+    check_scores_server("live_scores").await;
+}
+
+#[tokio::test]
+async fn hyper_server_serves_the_same_stream() {
+    check_scores_server("hyper_server").await;
+}
+
+#[tokio::test]
+async fn one_match_is_broadcast_live_with_keep_alives() {
+    // About 2 s per event: keep-alives (every 50 ms) fill the silence, and two clients that
+    // join at different times see the same live events.
+    let (_server, origin) = Running::server(
+        "live_scores",
+        "0",
+        &[("MATCH_SPEED", "40"), ("KEEP_ALIVE_SECS", "0.05")],
+    );
+    let events = format!("{origin}/events");
+    let first = tokio::spawn({
+        let events = events.clone();
+        async move { read(&events, None, 3).await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_, second) = read(&events, None, 3).await;
+    let (_, first) = first.await.unwrap();
+    assert_eq!(first.messages, expected_match()[..3]);
+    assert_eq!(second.messages, expected_match()[..3]);
+    assert!(
+        first.comments > 0 && second.comments > 0,
+        "{first:?} {second:?}"
+    );
+}
+
+#[tokio::test]
+async fn report_is_a_one_shot_stream_the_client_ends_at_done() {
+    let (_server, origin) = Running::server("live_scores", "0", &[("MATCH_SPEED", "0")]);
+    let mut client = Running::start("client", &[&format!("{origin}/report"), "--once"], &[]);
+    let status = client.wait_exit(Duration::from_secs(60));
+    assert!(status.success(), "{:?}", client.stderr_lines());
+    let text = client.stdout_lines().join("\n");
+    assert_eq!(
+        text.trim(),
+        "Riverside Rovers 3 - 2 Harbour City. Goals: Ada Okonkwo 14', Sam Whitaker 31', \
+         Jonas Berg 64', Ravi Menon 81', Kofi Mensah 91'. A final for the ages."
+    );
+    assert!(client
+        .stderr_lines()
+        .iter()
+        .any(|l| l == "stopped: the stream ended"));
+    // One connection: a finished one-shot stream is not reconnected.
+    let connects = client
+        .stderr_lines()
+        .iter()
+        .filter(|l| l.starts_with("connecting"))
+        .count();
+    assert_eq!(connects, 1);
+}
+
+#[tokio::test]
+async fn proxy_re_serves_upstream_with_resume_and_its_own_keep_alive() {
+    let (_upstream, origin) = Running::server("live_scores", "0", &[("MATCH_SPEED", "0")]);
+    let (_proxy, proxy) = Running::server(
+        "proxy",
+        "0",
+        &[
+            ("UPSTREAM", &format!("{origin}/events")),
+            ("KEEP_ALIVE_SECS", "0.05"),
+        ],
+    );
+    let events = format!("{proxy}/events");
+    let all = expected_match();
+    let (status, got) = read(&events, None, usize::MAX).await;
+    assert_eq!(status, 200);
+    assert_eq!(got.messages, all);
+    assert_eq!(
+        got.retry,
+        Some(Duration::from_secs(1)),
+        "retry passes through"
+    );
+    let (_, resumed) = read(&events, Some("25"), usize::MAX).await;
+    assert_eq!(
+        resumed.messages,
+        all[25..],
+        "Last-Event-ID is forwarded upstream"
+    );
+    let (status, _) = read(&events, Some("40"), usize::MAX).await;
+    assert_eq!(status, 204, "upstream's 204 is passed on");
+
+    // Upstream silent: the proxy's own keep-alives keep the downstream connection alive.
+    let (_slow, slow_origin) = Running::server("live_scores", "0", &[("MATCH_SPEED", "20")]);
+    let (_proxy2, proxy2) = Running::server(
+        "proxy",
+        "0",
+        &[
+            ("UPSTREAM", &format!("{slow_origin}/events")),
+            ("KEEP_ALIVE_SECS", "0.05"),
+        ],
+    );
+    let (_, got) = read(&format!("{proxy2}/events"), None, 2).await;
+    assert_eq!(got.messages, all[..2]);
+    assert!(got.comments > 0, "{got:?}");
+}
+
+#[tokio::test]
+async fn client_survives_a_server_restart_mid_match() {
+    // About 10 s for the match.
+    let speed = [("MATCH_SPEED", "650")];
+    let (mut server, origin) = Running::server("live_scores", "0", &speed);
+    let port = origin.rsplit(':').next().unwrap().to_owned();
+    let mut client = Running::start("client", &[&format!("{origin}/events")], &[]);
+    client.wait_stdout(Duration::from_secs(60), |l| l.starts_with("id=8 "));
+    server.kill();
+    let seen_before = client.stdout_lines().len();
+    assert!(seen_before < 40, "the match ended before the restart");
+    // The client notices and starts backing off; then the server comes back on the same port
+    // and replays the match from kick-off.
+    client.wait_stderr(Duration::from_secs(30), |l| {
+        l.starts_with("reconnecting in")
+    });
+    let (_server, _) = Running::server("live_scores", &port, &speed);
+    let status = client.wait_exit(Duration::from_secs(120));
+    assert!(status.success(), "{:?}", client.stderr_lines());
+
+    let got: Vec<(String, String)> = client
+        .stdout_lines()
+        .iter()
+        .map(|l| {
+            let mut parts = l.splitn(3, ' ');
+            let id = parts
+                .next()
+                .unwrap()
+                .strip_prefix("id=")
+                .unwrap()
+                .to_owned();
+            let kind = parts
+                .next()
+                .unwrap()
+                .strip_prefix("event=")
+                .unwrap()
+                .to_owned();
+            (id, kind)
+        })
+        .collect();
+    assert_eq!(got, expected_match(), "every event exactly once, in order");
+    let stderr = client.stderr_lines();
+    let resumed = format!("(Last-Event-ID: Some(\"{seen_before}\"))");
+    assert!(
+        stderr
+            .iter()
+            .any(|l| l.starts_with("connecting") && l.ends_with(&resumed)),
+        "resumed after {seen_before}: {stderr:?}"
+    );
+    assert!(stderr
+        .iter()
+        .any(|l| l == "stopped: the server answered 204 No Content"));
+}
