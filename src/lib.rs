@@ -107,6 +107,11 @@ mod text;
 #[cfg(feature = "tokio")]
 mod timer;
 
+/// The README's examples, compiled and run as doc tests.
+#[cfg(all(doctest, feature = "http-body", feature = "tokio", feature = "serde"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub use config::ParserConfig;
 pub use event::{Data, Event, EventBuilder};
 pub use field::{EventId, EventType};
