@@ -99,6 +99,9 @@ pub mod encode;
 pub mod error;
 mod event;
 mod field;
+#[cfg(feature = "hub")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hub")))]
+pub mod hub;
 mod message;
 mod parser;
 pub mod reconnect;
