@@ -1,0 +1,180 @@
+//! Fan-out to 10,000 subscribers on one instance: the crate's `Hub` beside
+//! `tokio::sync::broadcast`, the baseline, on the same frames in the same run.
+//!
+//! ```sh
+//! cargo bench --bench fanout --features hub
+//! ```
+//!
+//! Each subscriber is a tokio task on a 2-worker runtime that reads 100 frames and checks their
+//! ids; the time runs from the first publish until every subscriber has all 100. The figure is
+//! frames delivered per second (subscribers × frames ÷ time). Before the timings it prints the
+//! heap bytes per idle subscriber, measured with a counting allocator.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use futures_util::StreamExt;
+use ssekit::hub::{Delivery, Hub, HubConfig};
+use tokio::sync::broadcast;
+
+#[path = "common/counting.rs"]
+mod counting;
+
+#[global_allocator]
+static GLOBAL: counting::Counting = counting::Counting;
+
+const SUBSCRIBERS: usize = 10_000;
+const FRAMES: u64 = 100;
+
+fn frame(id: u64) -> Bytes {
+    Bytes::from(format!(
+        "event: goal\nid: {id}\ndata: {{\"minute\":{id},\"score\":{{\"home\":1,\"away\":0}}}}\n\n"
+    ))
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Sum of the ids 1..=FRAMES: what every subscriber must end with.
+const ID_SUM: u64 = FRAMES * (FRAMES + 1) / 2;
+
+fn run_hub(rt: &tokio::runtime::Runtime, frames: &[Bytes]) -> Duration {
+    rt.block_on(async {
+        let hub: Hub<u64> = Hub::new(HubConfig::new(1024));
+        let tasks: Vec<_> = (0..SUBSCRIBERS)
+            .map(|_| {
+                let mut cursor = hub.subscribe(None).cursor;
+                tokio::spawn(async move {
+                    let mut sum = 0;
+                    for _ in 0..FRAMES {
+                        match cursor.next().await {
+                            Some(Delivery::Frame { id, .. }) => sum += id,
+                            other => panic!("{other:?}"),
+                        }
+                    }
+                    sum
+                })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        let start = Instant::now();
+        for (i, f) in frames.iter().enumerate() {
+            hub.publish(i as u64 + 1, f.clone()).unwrap();
+            tokio::task::yield_now().await;
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), ID_SUM);
+        }
+        start.elapsed()
+    })
+}
+
+fn run_broadcast(rt: &tokio::runtime::Runtime, frames: &[Bytes]) -> Duration {
+    rt.block_on(async {
+        let (tx, _) = broadcast::channel::<(u64, Bytes)>(1024);
+        let tasks: Vec<_> = (0..SUBSCRIBERS)
+            .map(|_| {
+                let mut rx = tx.subscribe();
+                tokio::spawn(async move {
+                    let mut sum = 0;
+                    for _ in 0..FRAMES {
+                        let (id, _frame) = rx.recv().await.unwrap();
+                        sum += id;
+                    }
+                    sum
+                })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        let start = Instant::now();
+        for (i, f) in frames.iter().enumerate() {
+            tx.send((i as u64 + 1, f.clone())).unwrap();
+            tokio::task::yield_now().await;
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), ID_SUM);
+        }
+        start.elapsed()
+    })
+}
+
+/// Heap bytes per idle subscriber: first the subscription alone, then a waiting task.
+fn idle_memory(frames: &[Bytes]) {
+    // The subscription alone.
+    let hub: Hub<u64> = Hub::new(HubConfig::new(1024));
+    hub.publish(1, frames[0].clone()).unwrap();
+    let before = counting::live_bytes();
+    let cursors: Vec<_> = (0..SUBSCRIBERS)
+        .map(|_| hub.subscribe(None).cursor)
+        .collect();
+    let hub_bytes = (counting::live_bytes() - before) as f64 / SUBSCRIBERS as f64;
+    drop(cursors);
+    let (tx, _) = broadcast::channel::<(u64, Bytes)>(1024);
+    let before = counting::live_bytes();
+    let receivers: Vec<_> = (0..SUBSCRIBERS).map(|_| tx.subscribe()).collect();
+    let bc_bytes = (counting::live_bytes() - before) as f64 / SUBSCRIBERS as f64;
+    drop(receivers);
+    println!(
+        "idle subscription: hub {hub_bytes:.0} B (Cursor {} B inline + its slot), \
+         broadcast {bc_bytes:.0} B (Receiver {} B inline)",
+        std::mem::size_of::<ssekit::hub::Cursor<u64>>(),
+        std::mem::size_of::<broadcast::Receiver<(u64, Bytes)>>(),
+    );
+
+    // A task waiting for the next frame (tokio's task included, the same for both).
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let per_task = |spawn: &dyn Fn() -> tokio::task::JoinHandle<()>| {
+        rt.block_on(async {
+            let before = counting::live_bytes();
+            let tasks: Vec<_> = (0..SUBSCRIBERS).map(|_| spawn()).collect();
+            tokio::task::yield_now().await; // every task runs once and waits
+            let bytes = (counting::live_bytes() - before) as f64 / SUBSCRIBERS as f64;
+            for t in &tasks {
+                t.abort();
+            }
+            bytes
+        })
+    };
+    let hub_bytes = per_task(&|| {
+        let mut cursor = hub.subscribe(None).cursor;
+        tokio::spawn(async move {
+            let _ = cursor.next().await;
+        })
+    });
+    let bc_bytes = per_task(&|| {
+        let mut rx = tx.subscribe();
+        tokio::spawn(async move {
+            let _ = rx.recv().await;
+        })
+    });
+    println!("idle subscriber task: hub {hub_bytes:.0} B, broadcast {bc_bytes:.0} B");
+}
+
+fn benches(c: &mut Criterion) {
+    let frames: Vec<Bytes> = (1..=FRAMES).map(frame).collect();
+    idle_memory(&frames);
+    let rt = runtime();
+    let mut g = c.benchmark_group("fanout_10k");
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(10));
+    g.throughput(Throughput::Elements(SUBSCRIBERS as u64 * FRAMES));
+    g.bench_function("ssekit_hub", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| run_hub(&rt, &frames)).sum())
+    });
+    g.bench_function("tokio_broadcast", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| run_broadcast(&rt, &frames)).sum())
+    });
+    g.finish();
+}
+
+criterion_group!(fanout, benches);
+criterion_main!(fanout);
