@@ -820,8 +820,8 @@ pub trait SseStreamExt: Stream + Sized {
         EventStream::new(self)
     }
 
-    /// Parses this stream of byte chunks into every parser [`Item`](crate::Item): messages,
-    /// `retry` values and (when the [`ParserConfig`](crate::ParserConfig) asks for them)
+    /// Parses this stream of byte chunks into every parser [`Item`]: messages,
+    /// `retry` values and (when the [`ParserConfig`] asks for them)
     /// comments; see [`ItemStream`].
     ///
     /// ```
