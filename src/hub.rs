@@ -259,6 +259,10 @@ pub struct Join<K> {
     pub cursor: Cursor<K>,
     /// Where it starts.
     pub position: Position<K>,
+    /// The newest id in the hub when the cursor was registered (taken under the same lock),
+    /// if any. A new subscriber can be sent `id: <head>` at once, so that it can resume from
+    /// the right place even if it disconnects before its first event.
+    pub head: Option<K>,
 }
 
 struct Entry<K> {
@@ -547,6 +551,7 @@ impl<K: Ord + Clone> Hub<K> {
                 _ => (end, Position::Ahead, Some(after.clone())),
             },
         };
+        let head = inner.ring.back().map(|e| e.id.clone());
         let generation = inner.next_generation;
         inner.next_generation += 1;
         let sub = Sub {
@@ -577,6 +582,7 @@ impl<K: Ord + Clone> Hub<K> {
                 done: false,
             },
             position,
+            head,
         }
     }
 

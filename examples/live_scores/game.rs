@@ -28,11 +28,21 @@ struct MatchFile {
     venue: String,
     home: Value,
     away: Value,
-    events: Vec<Moment>,
+    events: Vec<FileMoment>,
+}
+
+/// One moment of the match, ready to publish.
+pub struct Moment {
+    /// How long to wait before it.
+    pub wait: Duration,
+    /// Its event type; `None` for commentary (the default `message`).
+    pub kind: Option<String>,
+    /// Its data.
+    pub data: Value,
 }
 
 #[derive(Deserialize, Clone)]
-struct Moment {
+struct FileMoment {
     minute: u32,
     kind: String,
     text: String,
@@ -57,7 +67,7 @@ struct History {
 /// One match, shared by every connection.
 pub struct Game {
     info: Value,
-    moments: Vec<Moment>,
+    moments: Vec<FileMoment>,
     history: Mutex<History>,
     live: broadcast::Sender<Published>,
     /// Bumped by `/admin/disconnect`: every open stream ends.
@@ -103,19 +113,38 @@ impl Game {
 
     /// Plays the match at `speed` times real time (`0`: all at once).
     pub async fn play(self: Arc<Self>, speed: f64) {
+        let script = self.script(speed);
+        let total = script.len();
+        for (i, moment) in script.into_iter().enumerate() {
+            tokio::time::sleep(moment.wait).await;
+            let id = i as u64 + 1;
+            let mut builder = Event::builder().id(id).json(&moment.data);
+            if let Some(kind) = moment.kind {
+                builder = builder.event(kind);
+            }
+            let event = builder.build().expect("match events are valid");
+            self.publish(Published { id, event }, i + 1 == total);
+        }
+    }
+
+    /// The match as a script: for each moment, the wait before it at `speed` times real time,
+    /// its event type (`None`: commentary, sent as the default `message`) and its data.
+    pub fn script(&self, speed: f64) -> Vec<Moment> {
         let mut score = [0u32; 2];
         let mut previous_minute = 0;
-        for (i, moment) in self.moments.iter().enumerate() {
-            if speed > 0.0 {
+        let mut script = Vec::new();
+        for moment in &self.moments {
+            let wait = if speed > 0.0 {
                 let match_seconds =
                     f64::from(moment.minute.saturating_sub(previous_minute)) * 60.0 + 20.0;
-                tokio::time::sleep(Duration::from_secs_f64(match_seconds / speed)).await;
-            }
+                Duration::from_secs_f64(match_seconds / speed)
+            } else {
+                Duration::ZERO
+            };
             previous_minute = moment.minute;
             if moment.kind == "goal" {
                 score[usize::from(moment.team.as_deref() == Some("away"))] += 1;
             }
-            let id = i as u64 + 1;
             let mut data = json!({
                 "minute": moment.minute,
                 "text": moment.text,
@@ -127,14 +156,10 @@ impl Game {
             for (k, v) in &moment.extra {
                 data[k] = v.clone();
             }
-            let mut builder = Event::builder().id(id).json(&data);
-            // Commentary goes out as the default `message` event; the rest are named.
-            if moment.kind != "commentary" {
-                builder = builder.event(moment.kind.clone());
-            }
-            let event = builder.build().expect("match events are valid");
-            self.publish(Published { id, event }, i + 1 == self.moments.len());
+            let kind = (moment.kind != "commentary").then(|| moment.kind.clone());
+            script.push(Moment { wait, kind, data });
         }
+        script
     }
 
     fn publish(&self, published: Published, last: bool) {
