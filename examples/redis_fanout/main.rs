@@ -97,7 +97,10 @@ impl Id {
         if !digits(epoch) || !digits(offset) {
             return None;
         }
-        Some(Id { epoch: epoch.parse().ok()?, offset: offset.parse().ok()? })
+        Some(Id {
+            epoch: epoch.parse().ok()?,
+            offset: offset.parse().ok()?,
+        })
     }
 }
 
@@ -126,7 +129,10 @@ struct App {
 }
 
 fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 impl App {
@@ -149,7 +155,10 @@ impl App {
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Duration::from_secs(1))
             .set_response_timeout(Duration::from_secs(3));
-        let con = self.client.get_multiplexed_async_connection_with_config(&config).await?;
+        let con = self
+            .client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?;
         *slot = Some(con.clone());
         Ok(con)
     }
@@ -199,7 +208,9 @@ fn encode_entry(entry: &redis::streams::StreamId) -> Option<(Id, Bytes)> {
         Some(Value::SimpleString(s)) => Some(s.clone()),
         _ => None,
     };
-    let mut builder = Event::builder().id(id.to_string()).data(field("data").unwrap_or_default());
+    let mut builder = Event::builder()
+        .id(id.to_string())
+        .data(field("data").unwrap_or_default());
     if let Some(kind) = field("type") {
         builder = builder.event(kind);
     }
@@ -230,7 +241,10 @@ async fn tail(app: Arc<App>) {
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Duration::from_secs(1))
             .set_response_timeout(Duration::from_millis(BLOCK_MS + 5000));
-        let mut con = match app.client.get_multiplexed_async_connection_with_config(&config).await
+        let mut con = match app
+            .client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
         {
             Ok(con) => con,
             Err(e) => {
@@ -241,8 +255,9 @@ async fn tail(app: Arc<App>) {
         };
         if last.is_none() {
             // Start with the newest RING entries, so that resumes are served from the hub.
-            let reply: redis::RedisResult<StreamRangeReply> =
-                con.xrevrange_count(&app.config.key, "+", "-", app.config.ring).await;
+            let reply: redis::RedisResult<StreamRangeReply> = con
+                .xrevrange_count(&app.config.key, "+", "-", app.config.ring)
+                .await;
             match reply {
                 Ok(reply) => {
                     for entry in reply.ids.iter().rev() {
@@ -259,9 +274,12 @@ async fn tail(app: Arc<App>) {
         app.set_redis(true, &"");
         loop {
             let from = last.map_or_else(|| "0-0".to_owned(), |id| id.to_string());
-            let options = StreamReadOptions::default().block(BLOCK_MS as usize).count(1000);
-            let reply: redis::RedisResult<Option<StreamReadReply>> =
-                con.xread_options(&[&app.config.key], &[&from], &options).await;
+            let options = StreamReadOptions::default()
+                .block(BLOCK_MS as usize)
+                .count(1000);
+            let reply: redis::RedisResult<Option<StreamReadReply>> = con
+                .xread_options(&[&app.config.key], &[&from], &options)
+                .await;
             match reply {
                 Ok(reply) => {
                     app.set_redis(true, &"");
@@ -294,7 +312,11 @@ fn ingest(app: &App, last: &mut Option<Id>, entry: &redis::streams::StreamId) {
     }
     let frame = match *last {
         Some(prev) if id.epoch != prev.epoch || id.offset != prev.offset + 1 => {
-            let reason = if id.epoch == prev.epoch { "trimmed" } else { "new_history" };
+            let reason = if id.epoch == prev.epoch {
+                "trimmed"
+            } else {
+                "new_history"
+            };
             let mut both = BytesMut::from(&gap_frame(reason, Some(prev), Some(id))[..]);
             both.extend_from_slice(&frame);
             both.freeze()
@@ -394,8 +416,16 @@ async fn backfill(app: &App, out: &mut Out, after: Id, until: Option<Id>) -> Res
 }
 
 /// Produces one connection's stream: resume, then live frames, keep-alives, gaps.
-async fn produce(app: Arc<App>, requested: Option<Result<Id, String>>, mut out: Out) -> Result<(), Stop> {
-    let retry = Event::builder().retry(Duration::from_secs(1)).build().expect("valid").to_bytes();
+async fn produce(
+    app: Arc<App>,
+    requested: Option<Result<Id, String>>,
+    mut out: Out,
+) -> Result<(), Stop> {
+    let retry = Event::builder()
+        .retry(Duration::from_secs(1))
+        .build()
+        .expect("valid")
+        .to_bytes();
     out.send(retry).await?;
     let after = requested.as_ref().and_then(|r| r.as_ref().ok().copied());
 
@@ -428,14 +458,20 @@ async fn produce(app: Arc<App>, requested: Option<Result<Id, String>>, mut out: 
             }
             (Position::Unknown, Some(after)) => {
                 out.sent = Some(after);
-                let next = app.hub.frames_after(Some(&after)).first().map(|(id, _)| *id);
+                let next = app
+                    .hub
+                    .frames_after(Some(&after))
+                    .first()
+                    .map(|(id, _)| *id);
                 out.gap("unknown_id", Some(after), next).await?;
             }
             (Position::Ahead, Some(after)) => {
                 // Newer than this hub: fine if Redis has it (this instance is a little behind);
                 // if not, it was made up or lost with Redis's history.
                 match app.range(&after.to_string(), 1).await {
-                    Ok(page) if page.first().is_some_and(|(id, _)| *id == after) => out.sent = Some(after),
+                    Ok(page) if page.first().is_some_and(|(id, _)| *id == after) => {
+                        out.sent = Some(after)
+                    }
                     Err(_) => out.sent = Some(after),
                     Ok(_) => {
                         let join = app.hub.subscribe(None);
@@ -455,7 +491,10 @@ async fn produce(app: Arc<App>, requested: Option<Result<Id, String>>, mut out: 
     loop {
         let next = tokio::time::timeout(app.config.keep_alive, cursor.next()).await;
         match next {
-            Err(_) => out.send(Bytes::from_static(ssekit::encode::KEEP_ALIVE.as_bytes())).await?,
+            Err(_) => {
+                out.send(Bytes::from_static(ssekit::encode::KEEP_ALIVE.as_bytes()))
+                    .await?
+            }
             Ok(None) => return Ok(()),
             Ok(Some(Delivery::Frame { id, frame })) => out.frame(id, frame).await?,
             Ok(Some(Delivery::Gap { last, next })) => {
@@ -465,7 +504,9 @@ async fn produce(app: Arc<App>, requested: Option<Result<Id, String>>, mut out: 
                     None => out.gap("lagged", None, Some(next)).await?,
                 }
             }
-            Ok(Some(Delivery::Evicted(reason))) => return Err(Stop::Drop(format!("evicted: {reason}"))),
+            Ok(Some(Delivery::Evicted(reason))) => {
+                return Err(Stop::Drop(format!("evicted: {reason}")))
+            }
         }
     }
 }
@@ -481,15 +522,19 @@ fn plain(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Resp
 }
 
 fn query_param<'q>(query: Option<&'q str>, name: &str) -> Option<&'q str> {
-    query?.split('&').find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+    query?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
 }
 
 async fn handle(app: Arc<App>, abort: Arc<Notify>, req: Request<Incoming>) -> Response<Body> {
     match (req.method(), req.uri().path()) {
         (&Method::GET, "/") => plain(StatusCode::OK, "text/html; charset=utf-8", PAGE),
-        (&Method::GET, "/api/match") => {
-            plain(StatusCode::OK, "application/json", app.game.info().to_string())
-        }
+        (&Method::GET, "/api/match") => plain(
+            StatusCode::OK,
+            "application/json",
+            app.game.info().to_string(),
+        ),
         (&Method::GET, "/health") => {
             let health = json!({
                 "subscribers": app.hub.subscriber_count(),
@@ -524,7 +569,11 @@ async fn handle(app: Arc<App>, abort: Arc<Notify>, req: Request<Incoming>) -> Re
                 return plain(StatusCode::BAD_REQUEST, "text/plain", "unreadable body\n");
             };
             let Ok(data) = String::from_utf8(body.to_vec()) else {
-                return plain(StatusCode::BAD_REQUEST, "text/plain", "data must be UTF-8\n");
+                return plain(
+                    StatusCode::BAD_REQUEST,
+                    "text/plain",
+                    "data must be UTF-8\n",
+                );
             };
             // Refuse what would not encode (an event type with a line break) before storing it.
             let mut check = Event::builder().data(data.clone());
@@ -536,17 +585,29 @@ async fn handle(app: Arc<App>, abort: Arc<Notify>, req: Request<Incoming>) -> Re
             }
             match app.publish(kind.as_deref(), &data).await {
                 Ok(id) => plain(StatusCode::OK, "text/plain", format!("{id}\n")),
-                Err(e) => plain(StatusCode::SERVICE_UNAVAILABLE, "text/plain", format!("{e}\n")),
+                Err(e) => plain(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "text/plain",
+                    format!("{e}\n"),
+                ),
             }
         }
         (&Method::GET, "/events") => {
-            let header = req.headers().get("last-event-id").and_then(|v| v.to_str().ok());
+            let header = req
+                .headers()
+                .get("last-event-id")
+                .and_then(|v| v.to_str().ok());
             let raw = header.or_else(|| query_param(req.uri().query(), "last_event_id"));
             let requested = raw
                 .filter(|s| !s.trim().is_empty())
                 .map(|s| Id::parse(s).ok_or_else(|| s.to_owned()));
             let (tx, rx) = mpsc::channel::<Bytes>(16);
-            let out = Out { tx, sent: None, send_timeout: app.config.send_timeout, eviction: None };
+            let out = Out {
+                tx,
+                sent: None,
+                send_timeout: app.config.send_timeout,
+                eviction: None,
+            };
             tokio::spawn(async move {
                 if let Err(Stop::Drop(why)) = produce(app, requested, out).await {
                     eprintln!("dropping a connection: {why}");
@@ -554,7 +615,9 @@ async fn handle(app: Arc<App>, abort: Arc<Notify>, req: Request<Incoming>) -> Re
                 }
             });
             let frames = futures_util::stream::unfold(rx, |mut rx| async move {
-                rx.recv().await.map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx))
+                rx.recv()
+                    .await
+                    .map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx))
             });
             let mut response = Response::new(StreamBody::new(frames).boxed_unsync());
             *response.headers_mut() = ssekit::body::headers();
@@ -594,7 +657,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         keep_alive: Duration::from_secs_f64(env("KEEP_ALIVE_SECS", 15.0)),
         send_timeout: Duration::from_secs_f64(env("SEND_TIMEOUT_SECS", 10.0)),
     };
-    let max_lag_events: Option<u64> = std::env::var("MAX_LAG_EVENTS").ok().and_then(|v| v.parse().ok());
+    let max_lag_events: Option<u64> = std::env::var("MAX_LAG_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok());
     let hub = Hub::new(
         HubConfig::new(config.ring)
             .max_lag_events(max_lag_events)

@@ -27,6 +27,11 @@ fn build_examples() {
 /// The example's binary, freshly built.
 pub fn binary(name: &str) -> PathBuf {
     build_examples();
+    binary_path(name)
+}
+
+/// Where cargo puts the example's binary (without building it).
+pub fn binary_path(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let dir = exe
         .parent()
@@ -65,7 +70,13 @@ fn collect<R: std::io::Read + Send + 'static>(pipe: R) -> Arc<Mutex<Vec<String>>
 impl Running {
     /// Starts example `name` with `args` and `env`.
     pub fn start(name: &str, args: &[&str], env: &[(&str, &str)]) -> Running {
-        let mut cmd = Command::new(binary(name));
+        Running::start_path(&binary(name), args, env)
+    }
+
+    /// Starts the program at `path` with `args` and `env`.
+    pub fn start_path(path: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Running {
+        let name = path.display().to_string();
+        let mut cmd = Command::new(path);
         cmd.args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -87,9 +98,18 @@ impl Running {
 
     /// Starts a server example on `port` (`"0"`: a free one) and waits for the URL it prints.
     pub fn server(name: &str, port: &str, env: &[(&str, &str)]) -> (Running, String) {
+        Running::server_path(&binary(name), port, env)
+    }
+
+    /// [`server`](Self::server) for the program at `path`.
+    pub fn server_path(
+        path: &std::path::Path,
+        port: &str,
+        env: &[(&str, &str)],
+    ) -> (Running, String) {
         let mut all = vec![("PORT", port)];
         all.extend_from_slice(env);
-        let running = Running::start(name, &[], &all);
+        let running = Running::start_path(path, &[], &all);
         let url = running.wait_stdout(Duration::from_secs(30), |l| l.contains("http://"));
         let url = url[url.find("http://").unwrap()..]
             .split_whitespace()
