@@ -45,3 +45,25 @@ async fn history_too_short_every_jump_is_announced() {
     }
     fanout::history_too_short(&binary()).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_restart_is_never_a_silent_jump() {
+    let _one = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !fanout::redis_available() {
+        return;
+    }
+    fanout::redis_restart(&binary()).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_frozen_clients_do_not_hold_back_the_others() {
+    let _one = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !fanout::redis_available() {
+        return;
+    }
+    fanout::slow_and_frozen(&binary()).await.unwrap();
+}

@@ -249,6 +249,18 @@ pub async fn reconnecting_client(
     until: &str,
     timeout: Duration,
 ) -> Result<Vec<Got>, String> {
+    slow_client(urls, alive, first, until, timeout, Duration::ZERO).await
+}
+
+/// [`reconnecting_client`] that takes `pause` after each event.
+pub async fn slow_client(
+    urls: Arc<Vec<String>>,
+    alive: Arc<Vec<AtomicBool>>,
+    first: usize,
+    until: &str,
+    timeout: Duration,
+    pause: Duration,
+) -> Result<Vec<Got>, String> {
     let http = reqwest::Client::new();
     let mut policy: Reconnect<tokio::time::Instant> =
         Reconnect::new(ReconnectConfig::new().initial_retry(Duration::from_millis(300)));
@@ -305,6 +317,9 @@ pub async fn reconnecting_client(
                                             ));
                                             if m.event_type() == until {
                                                 return Ok(got);
+                                            }
+                                            if !pause.is_zero() {
+                                                tokio::time::sleep(pause).await;
                                             }
                                         }
                                     }
@@ -532,5 +547,230 @@ pub async fn history_too_short(binary: &Path) -> Result<(), String> {
     result?;
     ensure(total_gaps > 0, || {
         "no client was told of a gap: the scenario did not trim".to_owned()
+    })
+}
+
+/// Scenario 3: Redis is killed mid-match and started again empty (no persistence). The
+/// instances stay up, answer `200` with keep-alives while Redis is away, and resume when it is
+/// back; the restart that lost history reaches every client as a gap, never a silent jump.
+pub async fn redis_restart(binary: &Path) -> Result<(), String> {
+    let mut redis = Redis::start(&[]);
+    let a = instance(binary, &redis, "restart", &[]).await;
+    let b = instance(binary, &redis, "restart", &[]).await;
+    let urls: Arc<Vec<String>> = Arc::new(vec![a.url.clone(), b.url.clone()]);
+    let alive: Arc<Vec<AtomicBool>> = Arc::new((0..2).map(|_| AtomicBool::new(true)).collect());
+    let clients: Vec<_> = (0..20)
+        .map(|c| {
+            let (urls, alive) = (Arc::clone(&urls), Arc::clone(&alive));
+            tokio::spawn(async move {
+                reconnecting_client(urls, alive, c, "fulltime", Duration::from_secs(120)).await
+            })
+        })
+        .collect();
+    wait_subscribers(&urls, 20).await;
+    let mut published = Vec::new();
+    for n in 0..600 {
+        if n == 200 {
+            redis.kill();
+            // Both instances notice, and keep serving: health answers, a new client gets 200
+            // and keep-alives.
+            for url in urls.iter() {
+                wait_health(url, Duration::from_secs(30), |h| h["redis"] == false).await;
+            }
+            let response = reqwest::get(format!("{}/events", urls[1]))
+                .await
+                .map_err(|e| e.to_string())?;
+            ensure(response.status() == 200, || {
+                format!("{} while Redis is down", response.status())
+            })?;
+            let config = ssekit::ParserConfig::new().comments(true);
+            let mut items = ItemStream::with_config(response.bytes_stream(), config);
+            let mut keep_alive = false;
+            while let Ok(Some(Ok(item))) =
+                tokio::time::timeout(Duration::from_secs(5), items.next()).await
+            {
+                if matches!(item, Item::Comment(_)) {
+                    keep_alive = true;
+                    break;
+                }
+            }
+            ensure(keep_alive, || {
+                "no keep-alive while Redis is down".to_owned()
+            })?;
+            let refused = reqwest::Client::new()
+                .post(format!("{}/publish", urls[0]))
+                .body("{}")
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            ensure(refused.status() == 503, || {
+                format!("publish answered {} with Redis down", refused.status())
+            })?;
+            redis.restart();
+        }
+        let kind = if n == 599 { "fulltime" } else { "tick" };
+        published.push(publish(&urls, &alive, n, kind, &format!("{{\"n\":{n}}}")).await);
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let epochs: std::collections::BTreeSet<&str> = published
+        .iter()
+        .map(|id| id.split('-').next().unwrap())
+        .collect();
+    ensure(epochs.len() == 2, || {
+        format!("expected a new epoch after the restart: {epochs:?}")
+    })?;
+    for (c, client) in clients.into_iter().enumerate() {
+        let got = client
+            .await
+            .unwrap()
+            .map_err(|e| format!("client {c}: {e}"))?;
+        let ids = check_no_silent_jump(&got).map_err(|e| format!("client {c}: {e}"))?;
+        ensure(ids.iter().all(|id| published.contains(id)), || {
+            format!("client {c}: unknown ids")
+        })?;
+        // It saw the new epoch and was told of it.
+        ensure(got.iter().any(|g| matches!(g, Got::Gap(_))), || {
+            format!("client {c}: no gap announced")
+        })?;
+    }
+    for (i, instance) in [a, b].iter_mut().enumerate() {
+        ensure(instance.run.child.try_wait().unwrap().is_none(), || {
+            format!("instance {i} exited")
+        })?;
+    }
+    Ok(())
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Scenario 4: a frozen client (it never reads its socket) and a slow one beside ten normal
+/// ones, 2,000 events of 16 KiB. The normal ones get everything at once, the frozen one is
+/// dropped, the slow one catches up or is told of the gap, and the instance's memory stays
+/// bounded (the frozen client's 32 MiB backlog is not buffered).
+pub async fn slow_and_frozen(binary: &Path) -> Result<(), String> {
+    let redis = Redis::start(&[]);
+    let env = [
+        ("SEND_TIMEOUT_SECS", "2"),
+        ("RING", "256"),
+        ("MAXLEN", "100000"),
+    ];
+    let server = instance(binary, &redis, "slow", &env).await;
+    let urls: Arc<Vec<String>> = Arc::new(vec![server.url.clone()]);
+    let alive: Arc<Vec<AtomicBool>> = Arc::new(vec![AtomicBool::new(true)]);
+    let normal: Vec<_> = (0..10)
+        .map(|c| {
+            let (urls, alive) = (Arc::clone(&urls), Arc::clone(&alive));
+            tokio::spawn(async move {
+                reconnecting_client(urls, alive, c, "fulltime", Duration::from_secs(120)).await
+            })
+        })
+        .collect();
+    let slow = {
+        let (urls, alive) = (Arc::clone(&urls), Arc::clone(&alive));
+        tokio::spawn(async move {
+            slow_client(
+                urls,
+                alive,
+                0,
+                "fulltime",
+                Duration::from_secs(240),
+                Duration::from_millis(5),
+            )
+            .await
+        })
+    };
+    // The frozen client: a small receive buffer, a request, and never a read.
+    let addr: std::net::SocketAddr = server.url.trim_start_matches("http://").parse().unwrap();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut frozen = socket.connect(addr).await.map_err(|e| e.to_string())?;
+    tokio::io::AsyncWriteExt::write_all(&mut frozen, b"GET /events HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .map_err(|e| e.to_string())?;
+    wait_subscribers(&urls, 12).await;
+
+    let pid = server.run.child.id();
+    let baseline = rss_kib(pid);
+    let mut peak = baseline;
+    let payload = "x".repeat(16 * 1024);
+    let mut published = Vec::new();
+    let started = Instant::now();
+    for n in 0..2000 {
+        let kind = if n == 1999 { "fulltime" } else { "tick" };
+        let data = format!("{{\"n\":{n},\"pad\":\"{payload}\"}}");
+        published.push(publish(&urls, &alive, 0, kind, &data).await);
+        if n % 50 == 0 {
+            peak = peak.max(rss_kib(pid));
+        }
+    }
+    let publish_time = started.elapsed();
+    for (c, client) in normal.into_iter().enumerate() {
+        let got = client
+            .await
+            .unwrap()
+            .map_err(|e| format!("normal client {c}: {e}"))?;
+        let ids: Vec<String> = got
+            .iter()
+            .filter_map(|g| match g {
+                Got::Event(id, _) => Some(id.clone()),
+                Got::Gap(_) => None,
+            })
+            .collect();
+        ensure(ids == published && got.len() == ids.len(), || {
+            format!(
+                "normal client {c}: {} items for {} published",
+                got.len(),
+                published.len()
+            )
+        })?;
+    }
+    let normal_done = started.elapsed();
+    // The frozen connection was dropped by the server: reading it now drains what the kernel
+    // holds, then meets the end.
+    let mut sink = vec![0u8; 1 << 16];
+    let closed = loop {
+        match tokio::time::timeout(
+            Duration::from_secs(10),
+            tokio::io::AsyncReadExt::read(&mut frozen, &mut sink),
+        )
+        .await
+        {
+            Ok(Ok(0)) | Ok(Err(_)) => break true,
+            Ok(Ok(_)) => {}
+            Err(_) => break false,
+        }
+    };
+    ensure(closed, || "the frozen connection is still open".to_owned())?;
+    ensure(
+        server
+            .run
+            .stderr_lines()
+            .iter()
+            .any(|l| l.starts_with("dropping a connection")),
+        || "the server did not report dropping the frozen connection".to_owned(),
+    )?;
+    let slow_got = slow
+        .await
+        .unwrap()
+        .map_err(|e| format!("slow client: {e}"))?;
+    let slow_ids = check_no_silent_jump(&slow_got).map_err(|e| format!("slow client: {e}"))?;
+    ensure(slow_ids.last() == published.last(), || {
+        "the slow client did not reach the end".to_owned()
+    })?;
+    peak = peak.max(rss_kib(pid));
+    println!(
+        "slow and frozen: published in {publish_time:?}, normal clients done at {normal_done:?}; \
+         RSS {baseline} KiB before, {peak} KiB at peak"
+    );
+    ensure(peak < baseline + 24 * 1024, || {
+        format!("RSS grew from {baseline} KiB to {peak} KiB")
     })
 }
