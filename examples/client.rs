@@ -11,9 +11,13 @@
 //! chat-completion delta as it comes and stops at `data: [DONE]` or at the end of the stream,
 //! without reconnecting. `--idle SECS` treats a connection silent for that long (not even a
 //! keep-alive) as dead. `--max-attempts N` gives up after N failed attempts in a row.
+//! `--last-event-id ID` resumes from a stored position; `--until TYPE` stops after the first
+//! event of that type.
 //!
 //! Each message is printed as one line: `id=<last event id> event=<type> data=<data>` (data
-//! lines joined with `\n`). What happens to the connection goes to stderr.
+//! lines joined with `\n`). What happens to the connection goes to stderr, and so do gaps:
+//! a `gap` event from the server, or (for `<epoch>-<offset>` ids, as `redis_fanout` sends) a
+//! jump that [`Sequence`] tells by arithmetic.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -21,13 +25,15 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
-use ssekit::reconnect::{Action, Reconnect, ReconnectConfig, Stop};
+use ssekit::reconnect::{Action, Reconnect, ReconnectConfig, Sequence, Stop};
 use ssekit::{Item, ItemStream, ParserConfig};
 use tokio::time::Instant;
 
 struct Options {
     url: String,
     once: bool,
+    last_event_id: Option<String>,
+    until: Option<String>,
     idle: Option<Duration>,
     max_attempts: Option<u32>,
 }
@@ -36,6 +42,8 @@ fn options() -> Result<Options, String> {
     let mut opts = Options {
         url: "http://127.0.0.1:3000/events".into(),
         once: false,
+        last_event_id: None,
+        until: None,
         idle: None,
         max_attempts: None,
     };
@@ -44,6 +52,8 @@ fn options() -> Result<Options, String> {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
         match arg.as_str() {
             "--once" => opts.once = true,
+            "--last-event-id" => opts.last_event_id = Some(value("--last-event-id")?),
+            "--until" => opts.until = Some(value("--until")?),
             "--idle" => {
                 let secs: f64 = value("--idle")?
                     .parse()
@@ -67,7 +77,9 @@ fn options() -> Result<Options, String> {
 async fn read(
     response: reqwest::Response,
     policy: &mut Reconnect<Instant>,
+    sequence: &mut Sequence,
     once: bool,
+    until: Option<&str>,
     out: &mut impl Write,
 ) -> Action {
     // Comments are asked for: a keep-alive is the sign of life the idle timeout waits for.
@@ -92,6 +104,16 @@ async fn read(
             Some(Ok(item)) => {
                 policy.on_item(now, &item);
                 if let Item::Message(m) = item {
+                    // Servers whose ids are `<epoch>-<offset>` (redis_fanout) let a client
+                    // tell a gap by arithmetic; a `gap` event is the server saying so itself.
+                    if m.event_type() == "gap" {
+                        eprintln!("the server announced a gap: {}", m.data());
+                    } else if m.has_own_id() {
+                        let continuity = sequence.observe(m.last_event_id());
+                        if continuity.is_gap() {
+                            eprintln!("gap before {}: {continuity:?}", m.last_event_id());
+                        }
+                    }
                     if once {
                         if m.data() == "[DONE]" {
                             return policy.on_end(now);
@@ -105,6 +127,10 @@ async fn read(
                             m.last_event_id(),
                             m.event_type()
                         );
+                        if until == Some(m.event_type()) {
+                            let _ = out.flush();
+                            return Action::Stop(Stop::Finished);
+                        }
                     }
                     let _ = out.flush();
                 }
@@ -141,7 +167,7 @@ async fn main() -> ExitCode {
     let opts = match options() {
         Ok(opts) => opts,
         Err(e) => {
-            eprintln!("{e}\nusage: client [URL] [--once] [--idle SECS] [--max-attempts N]");
+            eprintln!("{e}\nusage: client [URL] [--once] [--idle SECS] [--max-attempts N] [--last-event-id ID] [--until TYPE]");
             return ExitCode::from(2);
         }
     };
@@ -154,6 +180,17 @@ async fn main() -> ExitCode {
     let mut policy: Reconnect<Instant> = Reconnect::new(config);
     let client = reqwest::Client::new();
     let mut out = std::io::stdout().lock();
+    let mut sequence = Sequence::new();
+    if let Some(id) = &opts.last_event_id {
+        match ssekit::EventId::try_from(id.clone()) {
+            Ok(id) => policy.set_last_event_id(&id),
+            Err(e) => {
+                eprintln!("--last-event-id: {e}");
+                return ExitCode::from(2);
+            }
+        }
+        sequence = Sequence::starting_after(id).unwrap_or_default();
+    }
     let stop = loop {
         let mut request = client.get(&opts.url).header(ACCEPT, "text/event-stream");
         if let Some(id) = policy.last_event_id() {
@@ -176,7 +213,10 @@ async fn main() -> ExitCode {
                     .map(|v| v.as_bytes().to_vec());
                 let status = response.status().as_u16();
                 match policy.on_open(Instant::now(), status, content_type.as_deref()) {
-                    Action::Read => read(response, &mut policy, opts.once, &mut out).await,
+                    Action::Read => {
+                        let until = opts.until.as_deref();
+                        read(response, &mut policy, &mut sequence, opts.once, until, &mut out).await
+                    },
                     other => other,
                 }
             }

@@ -67,3 +67,40 @@ async fn slow_and_frozen_clients_do_not_hold_back_the_others() {
     }
     fanout::slow_and_frozen(&binary()).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_example_surfaces_gaps() {
+    use std::sync::atomic::AtomicBool;
+    use std::time::Duration;
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !fanout::redis_available() {
+        return;
+    }
+    let redis = fanout::Redis::start(&[]);
+    let server = fanout::instance(&binary(), &redis, "client", &[]).await;
+    let urls = [server.url.clone()];
+    let alive = [AtomicBool::new(true)];
+    let mut ids = Vec::new();
+    for (n, kind) in ["tick", "tick", "fulltime"].into_iter().enumerate() {
+        ids.push(fanout::publish(&urls, &alive, 0, kind, &format!("{{\"n\":{n}}}")).await);
+    }
+    // Resuming from an id this history never had (an old epoch): the server announces a gap,
+    // and the client also tells it by arithmetic (a new epoch).
+    let events = format!("{}/events", server.url);
+    let mut client = examples::Running::start(
+        "client",
+        &[&events, "--last-event-id", "1-0", "--until", "fulltime"],
+        &[],
+    );
+    assert!(client.wait_exit(Duration::from_secs(60)).success(), "{:?}", client.stderr_lines());
+    let stderr = client.stderr_lines();
+    assert!(stderr.iter().any(|l| l.starts_with("the server announced a gap: ")), "{stderr:?}");
+    assert!(stderr.iter().any(|l| l == &format!("gap before {}: NewEpoch", ids[0])), "{stderr:?}");
+    let got: Vec<String> = client
+        .stdout_lines()
+        .iter()
+        .filter(|l| !l.contains(" event=gap "))
+        .filter_map(|l| l.strip_prefix("id=")?.split(' ').next().map(str::to_owned))
+        .collect();
+    assert_eq!(got, ids);
+}
