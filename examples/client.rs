@@ -215,8 +215,16 @@ async fn main() -> ExitCode {
                 match policy.on_open(Instant::now(), status, content_type.as_deref()) {
                     Action::Read => {
                         let until = opts.until.as_deref();
-                        read(response, &mut policy, &mut sequence, opts.once, until, &mut out).await
-                    },
+                        read(
+                            response,
+                            &mut policy,
+                            &mut sequence,
+                            opts.once,
+                            until,
+                            &mut out,
+                        )
+                        .await
+                    }
                     other => other,
                 }
             }

@@ -110,7 +110,7 @@ async fn check_scores_server(name: &str) {
         .text()
         .await
         .unwrap();
-    assert!(page.contains("new EventSource('/events')"));
+    assert!(page.contains("new EventSource('/events' + location.search)"));
     let info: serde_json::Value = reqwest::get(format!("{origin}/api/match"))
         .await
         .unwrap()

@@ -72,7 +72,9 @@ async fn slow_and_frozen_clients_do_not_hold_back_the_others() {
 async fn client_example_surfaces_gaps() {
     use std::sync::atomic::AtomicBool;
     use std::time::Duration;
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _one = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if !fanout::redis_available() {
         return;
     }
@@ -92,10 +94,24 @@ async fn client_example_surfaces_gaps() {
         &[&events, "--last-event-id", "1-0", "--until", "fulltime"],
         &[],
     );
-    assert!(client.wait_exit(Duration::from_secs(60)).success(), "{:?}", client.stderr_lines());
+    assert!(
+        client.wait_exit(Duration::from_secs(60)).success(),
+        "{:?}",
+        client.stderr_lines()
+    );
     let stderr = client.stderr_lines();
-    assert!(stderr.iter().any(|l| l.starts_with("the server announced a gap: ")), "{stderr:?}");
-    assert!(stderr.iter().any(|l| l == &format!("gap before {}: NewEpoch", ids[0])), "{stderr:?}");
+    assert!(
+        stderr
+            .iter()
+            .any(|l| l.starts_with("the server announced a gap: ")),
+        "{stderr:?}"
+    );
+    assert!(
+        stderr
+            .iter()
+            .any(|l| l == &format!("gap before {}: NewEpoch", ids[0])),
+        "{stderr:?}"
+    );
     let got: Vec<String> = client
         .stdout_lines()
         .iter()
