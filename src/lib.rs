@@ -62,6 +62,14 @@
 //! # });
 //! ```
 //!
+//! # Reconnect and fan out
+//!
+//! [`reconnect::Reconnect`] is the client's reconnection policy as a sans-IO state machine
+//! (the standard's rules, plus backoff, attempts, one-shot streams and an idle timeout), and
+//! [`reconnect::Sequence`] tells gaps by arithmetic on `<epoch>-<offset>` ids. With the `hub`
+//! feature, `hub::Hub` fans encoded frames out to any number of subscribers with exact resume,
+//! explicit gaps and eviction of subscribers that fall behind.
+//!
 //! # Features
 //!
 //! | feature | default | what it adds |
@@ -70,6 +78,7 @@
 //! | `http-body` | no | [`EncodeStream`] implements `http_body::Body`; [`body::headers`]; [`EventStream::from_body`]. |
 //! | `tokio` | no | [`TokioTimer`], keep-alive on tokio's clock. |
 //! | `serde` | no | [`EventBuilder::json`]. |
+//! | `hub` | no | `hub::Hub`: a runtime-agnostic fan-out ring of encoded frames. |
 //!
 //! The minimum supported Rust version is 1.85.
 //!

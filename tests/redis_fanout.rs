@@ -15,10 +15,9 @@ mod examples;
 #[path = "common/fanout.rs"]
 mod fanout;
 
-use std::sync::Mutex;
 
 /// The scenarios load the machine (hundreds of clients, several servers): one at a time.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn binary() -> std::path::PathBuf {
     examples::binary("redis_fanout")
@@ -26,9 +25,7 @@ fn binary() -> std::path::PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn instance_crash_every_client_gets_every_event_once() {
-    let _one = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _one = ONE_AT_A_TIME.lock().await;
     if !fanout::redis_available() {
         return;
     }
@@ -37,9 +34,7 @@ async fn instance_crash_every_client_gets_every_event_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_too_short_every_jump_is_announced() {
-    let _one = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _one = ONE_AT_A_TIME.lock().await;
     if !fanout::redis_available() {
         return;
     }
@@ -48,9 +43,7 @@ async fn history_too_short_every_jump_is_announced() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_restart_is_never_a_silent_jump() {
-    let _one = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _one = ONE_AT_A_TIME.lock().await;
     if !fanout::redis_available() {
         return;
     }
@@ -59,9 +52,7 @@ async fn redis_restart_is_never_a_silent_jump() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_and_frozen_clients_do_not_hold_back_the_others() {
-    let _one = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _one = ONE_AT_A_TIME.lock().await;
     if !fanout::redis_available() {
         return;
     }
@@ -72,9 +63,7 @@ async fn slow_and_frozen_clients_do_not_hold_back_the_others() {
 async fn client_example_surfaces_gaps() {
     use std::sync::atomic::AtomicBool;
     use std::time::Duration;
-    let _one = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _one = ONE_AT_A_TIME.lock().await;
     if !fanout::redis_available() {
         return;
     }

@@ -430,10 +430,10 @@ async fn produce(
     let after = requested.as_ref().and_then(|r| r.as_ref().ok().copied());
 
     let mut cursor: Cursor<Id>;
-    if PLANTED_BUG == Some("subscribe_after_replay") && after.is_some() {
+    if let (Some("subscribe_after_replay"), Some(bad_after)) = (PLANTED_BUG, after) {
         // The classic mistake: replay first, then join the live stream. Whatever the hub got
         // between the two is never sent.
-        backfill(&app, &mut out, after.unwrap(), None).await?;
+        backfill(&app, &mut out, bad_after, None).await?;
         cursor = app.hub.subscribe(None).cursor;
     } else {
         // Register first, then replay: nothing published meanwhile can be missed, and `sent`
