@@ -15,7 +15,6 @@ mod examples;
 #[path = "common/fanout.rs"]
 mod fanout;
 
-
 /// The scenarios load the machine (hundreds of clients, several servers): one at a time.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 

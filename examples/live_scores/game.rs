@@ -280,6 +280,14 @@ pub fn last_event_id(header: Option<&str>, query: Option<&str>) -> Option<u64> {
         .and_then(|id| id.trim().parse().ok())
 }
 
+/// `KEEP_ALIVE_SECS` (default 15): the keep-alive interval.
+pub fn keep_alive() -> Duration {
+    std::env::var("KEEP_ALIVE_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(Duration::from_secs(15), Duration::from_secs_f64)
+}
+
 /// `MATCH_SPEED` (times real time; default 30, a match in about 3½ minutes; `0` is instant).
 pub fn match_speed() -> f64 {
     std::env::var("MATCH_SPEED")

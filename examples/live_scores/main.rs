@@ -78,10 +78,7 @@ fn router(app: App) -> Router {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
-    let keep_alive = std::env::var("KEEP_ALIVE_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .map_or(Duration::from_secs(15), Duration::from_secs_f64);
+    let keep_alive = game::keep_alive();
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
     let game = Game::new();
     tokio::spawn(Arc::clone(&game).play(game::match_speed()));

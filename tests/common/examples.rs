@@ -46,6 +46,15 @@ pub fn binary_path(name: &str) -> PathBuf {
     path
 }
 
+/// A free port on 127.0.0.1 (free when asked; a test binds it right away).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// A running example, killed (by its own pid, through `Child`) when dropped.
 pub struct Running {
     pub child: Child,

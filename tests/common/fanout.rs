@@ -17,7 +17,7 @@ use futures_util::StreamExt;
 use ssekit::reconnect::{Action, Continuity, Reconnect, ReconnectConfig, Sequence};
 use ssekit::{Item, ItemStream};
 
-use crate::examples::Running;
+use crate::examples::{free_port, Running};
 
 /// Whether `redis-server` is here. Under `CI=true` a missing one is a failure; elsewhere the
 /// caller skips, and this prints why.
@@ -35,14 +35,6 @@ pub fn redis_available() -> bool {
         eprintln!("skipped: redis-server is missing (apt-get install redis-server)");
     }
     found
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A `redis-server` of the test's own, on 127.0.0.1, persistence off; killed (by its pid)
@@ -349,6 +341,33 @@ pub async fn slow_client(
     }
 }
 
+/// Starts `n` reconnecting clients, client `c` first on instance `c`.
+pub fn spawn_clients(
+    n: usize,
+    urls: &Arc<Vec<String>>,
+    alive: &Arc<Vec<AtomicBool>>,
+    timeout: Duration,
+) -> Vec<tokio::task::JoinHandle<Result<Vec<Got>, String>>> {
+    (0..n)
+        .map(|c| {
+            let (urls, alive) = (Arc::clone(urls), Arc::clone(alive));
+            tokio::spawn(
+                async move { reconnecting_client(urls, alive, c, "fulltime", timeout).await },
+            )
+        })
+        .collect()
+}
+
+/// The ids of the events received, without the gap announcements.
+pub fn event_ids(got: &[Got]) -> Vec<String> {
+    got.iter()
+        .filter_map(|g| match g {
+            Got::Event(id, _) => Some(id.clone()),
+            Got::Gap(_) => None,
+        })
+        .collect()
+}
+
 /// Every jump in the ids must come right after a `gap` announcement; nothing may repeat.
 /// Returns the event ids in order.
 pub fn check_no_silent_jump(got: &[Got]) -> Result<Vec<String>, String> {
@@ -396,14 +415,7 @@ pub async fn instance_crash(binary: &Path, events: usize) -> Result<(), String> 
     }
     let urls: Arc<Vec<String>> = Arc::new(instances.iter().map(|i| i.url.clone()).collect());
     let alive: Arc<Vec<AtomicBool>> = Arc::new((0..3).map(|_| AtomicBool::new(true)).collect());
-    let clients: Vec<_> = (0..200)
-        .map(|c| {
-            let (urls, alive) = (Arc::clone(&urls), Arc::clone(&alive));
-            tokio::spawn(async move {
-                reconnecting_client(urls, alive, c, "fulltime", Duration::from_secs(240)).await
-            })
-        })
-        .collect();
+    let clients = spawn_clients(200, &urls, &alive, Duration::from_secs(240));
     wait_subscribers(&urls, 200).await;
 
     let mut published = Vec::new();
@@ -426,13 +438,7 @@ pub async fn instance_crash(binary: &Path, events: usize) -> Result<(), String> 
             .map_err(|e| format!("client {c}: {e}"))?;
         let gaps = got.iter().filter(|g| matches!(g, Got::Gap(_))).count();
         ensure(gaps == 0, || format!("client {c}: {gaps} gaps"))?;
-        let ids: Vec<String> = got
-            .iter()
-            .filter_map(|g| match g {
-                Got::Event(id, _) => Some(id.clone()),
-                Got::Gap(_) => None,
-            })
-            .collect();
+        let ids: Vec<String> = event_ids(&got);
         if ids != published {
             let missing = published.iter().filter(|p| !ids.contains(p)).count();
             let extra = ids.len() as isize - published.len() as isize + missing as isize;
@@ -559,14 +565,7 @@ pub async fn redis_restart(binary: &Path) -> Result<(), String> {
     let b = instance(binary, &redis, "restart", &[]).await;
     let urls: Arc<Vec<String>> = Arc::new(vec![a.url.clone(), b.url.clone()]);
     let alive: Arc<Vec<AtomicBool>> = Arc::new((0..2).map(|_| AtomicBool::new(true)).collect());
-    let clients: Vec<_> = (0..20)
-        .map(|c| {
-            let (urls, alive) = (Arc::clone(&urls), Arc::clone(&alive));
-            tokio::spawn(async move {
-                reconnecting_client(urls, alive, c, "fulltime", Duration::from_secs(120)).await
-            })
-        })
-        .collect();
+    let clients = spawn_clients(20, &urls, &alive, Duration::from_secs(120));
     wait_subscribers(&urls, 20).await;
     let mut published = Vec::new();
     for n in 0..600 {
@@ -665,14 +664,7 @@ pub async fn slow_and_frozen(binary: &Path) -> Result<(), String> {
     let server = instance(binary, &redis, "slow", &env).await;
     let urls: Arc<Vec<String>> = Arc::new(vec![server.url.clone()]);
     let alive: Arc<Vec<AtomicBool>> = Arc::new(vec![AtomicBool::new(true)]);
-    let normal: Vec<_> = (0..10)
-        .map(|c| {
-            let (urls, alive) = (Arc::clone(&urls), Arc::clone(&alive));
-            tokio::spawn(async move {
-                reconnecting_client(urls, alive, c, "fulltime", Duration::from_secs(120)).await
-            })
-        })
-        .collect();
+    let normal = spawn_clients(10, &urls, &alive, Duration::from_secs(120));
     let slow = {
         let (urls, alive) = (Arc::clone(&urls), Arc::clone(&alive));
         tokio::spawn(async move {
@@ -717,13 +709,7 @@ pub async fn slow_and_frozen(binary: &Path) -> Result<(), String> {
             .await
             .unwrap()
             .map_err(|e| format!("normal client {c}: {e}"))?;
-        let ids: Vec<String> = got
-            .iter()
-            .filter_map(|g| match g {
-                Got::Event(id, _) => Some(id.clone()),
-                Got::Gap(_) => None,
-            })
-            .collect();
+        let ids: Vec<String> = event_ids(&got);
         ensure(ids == published && got.len() == ids.len(), || {
             format!(
                 "normal client {c}: {} items for {} published",
