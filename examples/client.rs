@@ -193,8 +193,8 @@ async fn main() -> ExitCode {
     }
     let stop = loop {
         let mut request = client.get(&opts.url).header(ACCEPT, "text/event-stream");
-        if let Some(id) = policy.last_event_id() {
-            request = request.header("last-event-id", id.as_str());
+        if let Some(id) = policy.last_event_id_header() {
+            request = request.header("last-event-id", id);
         }
         eprintln!(
             "connecting to {} (Last-Event-ID: {:?})",

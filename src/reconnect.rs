@@ -21,7 +21,8 @@
 //!   [`ReconnectConfig::max_delay`], with random jitter so that clients do not come back in step;
 //!   the count resets once a connection proves healthy (it delivered a message or stayed open
 //!   for [`ReconnectConfig::healthy_after`]);
-//! - [`ReconnectConfig::max_attempts`] consecutive failures, then [`Stop::GaveUp`];
+//! - at most [`ReconnectConfig::max_attempts`] reconnects in a row without a healthy
+//!   connection, then [`Stop::GaveUp`];
 //! - [`ReconnectConfig::one_shot`] for request/response streams (LLM completions): a normal end
 //!   is [`Stop::Finished`], neither a reconnect nor an error;
 //! - [`ReconnectConfig::idle_timeout`]: a connection that sends nothing at all (not even a
@@ -157,10 +158,10 @@ pub enum Stop {
     ContentType,
     /// A one-shot stream ended normally.
     Finished,
-    /// [`ReconnectConfig::max_attempts`] consecutive attempts failed.
+    /// The last of [`ReconnectConfig::max_attempts`] reconnects in a row failed too.
     GaveUp {
-        /// How many consecutive attempts failed.
-        attempts: u32,
+        /// Failures in a row: the connection lost (or never made) first, then every reconnect.
+        failures: u32,
     },
 }
 
@@ -171,7 +172,7 @@ impl fmt::Display for Stop {
             Stop::Status(s) => write!(f, "the server answered status {s}"),
             Stop::ContentType => f.write_str("the response is not text/event-stream"),
             Stop::Finished => f.write_str("the stream ended"),
-            Stop::GaveUp { attempts } => write!(f, "gave up after {attempts} failed attempts"),
+            Stop::GaveUp { failures } => write!(f, "gave up after {failures} failures in a row"),
         }
     }
 }
@@ -285,8 +286,9 @@ impl ReconnectConfig {
         self
     }
 
-    /// Stop with [`Stop::GaveUp`] after this many consecutive failed attempts; `None` (the
-    /// default, as in browsers) retries forever. `Some(0)` never reconnects.
+    /// Reconnect at most this many times in a row without a healthy connection; the failure
+    /// after that stops with [`Stop::GaveUp`]. `None` (the default, as in browsers) retries
+    /// forever; `Some(0)` never reconnects.
     ///
     /// ```
     /// let c = ssekit::reconnect::ReconnectConfig::new().max_attempts(Some(5));
@@ -454,6 +456,27 @@ impl<I: Instant> Reconnect<I> {
     #[must_use]
     pub fn last_event_id(&self) -> Option<&EventId> {
         self.last_event_id.as_ref()
+    }
+
+    /// With the `http-body` feature: [`last_event_id`](Self::last_event_id) as an
+    /// `http::HeaderValue`, ready for the `Last-Event-ID` request header.
+    ///
+    /// Build it from bytes like this, not from a `&str`: ids may hold non-ASCII text, which
+    /// header values allow as bytes but `HeaderValue::from_str` refuses.
+    ///
+    /// ```
+    /// use ssekit::{reconnect::{Reconnect, ReconnectConfig}, EventId};
+    /// let mut policy: Reconnect<core::time::Duration> = Reconnect::new(ReconnectConfig::new());
+    /// policy.set_last_event_id(&EventId::from_static("but\u{e9}-7"));
+    /// let value = policy.last_event_id_header().unwrap();
+    /// assert_eq!(value.as_bytes(), "but\u{e9}-7".as_bytes());
+    /// ```
+    #[cfg(feature = "http-body")]
+    #[must_use]
+    pub fn last_event_id_header(&self) -> Option<http::HeaderValue> {
+        let id = self.last_event_id.as_ref()?;
+        // `set_last_event_id` only keeps ids without control characters or outer whitespace.
+        http::HeaderValue::from_bytes(id.as_str().as_bytes()).ok()
     }
 
     /// Sets the last event ID: to resume from a stored position, or after a block that set
@@ -749,7 +772,7 @@ impl<I: Instant> Reconnect<I> {
     /// let t = core::time::Duration::ZERO;
     /// let mut policy = Reconnect::new(ReconnectConfig::new().max_attempts(Some(1)));
     /// assert!(matches!(policy.on_error(t), Action::Reconnect { .. }));
-    /// assert_eq!(policy.on_error(t), Action::Stop(Stop::GaveUp { attempts: 2 }));
+    /// assert_eq!(policy.on_error(t), Action::Stop(Stop::GaveUp { failures: 2 }));
     /// ```
     pub fn on_error(&mut self, now: I) -> Action {
         match self.phase {
@@ -772,7 +795,7 @@ impl<I: Instant> Reconnect<I> {
         if let Some(max) = self.config.max_attempts {
             if self.failures > max {
                 return self.stop(Stop::GaveUp {
-                    attempts: self.failures,
+                    failures: self.failures,
                 });
             }
         }
@@ -1174,14 +1197,14 @@ mod tests {
         let _ = delay(p.on_error(secs(0)));
         assert_eq!(
             p.on_error(secs(0)),
-            Action::Stop(Stop::GaveUp { attempts: 3 })
+            Action::Stop(Stop::GaveUp { failures: 3 })
         );
-        assert_eq!(p.stopped(), Some(Stop::GaveUp { attempts: 3 }));
+        assert_eq!(p.stopped(), Some(Stop::GaveUp { failures: 3 }));
 
         let mut p = policy(ReconnectConfig::new().max_attempts(Some(0)));
         assert_eq!(
             p.on_error(secs(0)),
-            Action::Stop(Stop::GaveUp { attempts: 1 })
+            Action::Stop(Stop::GaveUp { failures: 1 })
         );
 
         // A healthy connection in between starts the count again.
@@ -1244,6 +1267,30 @@ mod tests {
         assert_eq!(p.last_event_id(), None);
         p.set_last_event_id(&EventId::from_static("é—ü"));
         assert_eq!(p.last_event_id().unwrap(), "é—ü");
+    }
+
+    #[cfg(feature = "http-body")]
+    #[test]
+    fn every_kept_id_is_an_http_header_value() {
+        let mut p = policy(ReconnectConfig::new());
+        for b in 0u8..=255 {
+            let c = char::from(b);
+            for id in [
+                alloc::format!("{c}"),
+                alloc::format!("a{c}b"),
+                alloc::format!("{c}x"),
+            ] {
+                let Ok(id) = EventId::try_from(id) else {
+                    continue;
+                };
+                p.set_last_event_id(&id);
+                if let Some(kept) = p.last_event_id() {
+                    let value = http::HeaderValue::from_bytes(kept.as_str().as_bytes());
+                    assert!(value.is_ok(), "{kept:?}");
+                    assert!(p.last_event_id_header().is_some());
+                }
+            }
+        }
     }
 
     #[test]

@@ -270,8 +270,8 @@ pub async fn slow_client(
             k += 1;
         }
         let mut request = http.get(format!("{}/events", urls[k % urls.len()]));
-        if let Some(id) = policy.last_event_id() {
-            request = request.header("last-event-id", id.as_str());
+        if let Some(id) = policy.last_event_id_header() {
+            request = request.header("last-event-id", id);
         }
         let action = match request.send().await {
             Err(_) => policy.on_error(tokio::time::Instant::now()),
