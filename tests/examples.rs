@@ -211,7 +211,7 @@ async fn proxy_re_serves_upstream_with_resume_and_its_own_keep_alive() {
     assert_eq!(status, 204, "upstream's 204 is passed on");
 
     // Upstream silent: the proxy's own keep-alives keep the downstream connection alive.
-    let (_slow, slow_origin) = Running::server("live_scores", "0", &[("MATCH_SPEED", "20")]);
+    let (mut slow, slow_origin) = Running::server("live_scores", "0", &[("MATCH_SPEED", "20")]);
     let (_proxy2, proxy2) = Running::server(
         "proxy",
         "0",
@@ -223,6 +223,28 @@ async fn proxy_re_serves_upstream_with_resume_and_its_own_keep_alive() {
     let (_, got) = read(&format!("{proxy2}/events"), None, 2).await;
     assert_eq!(got.messages, all[..2]);
     assert!(got.comments > 0, "{got:?}");
+
+    // Upstream dies mid-stream: downstream sees an error (and so reconnects), not a clean end.
+    let response = reqwest::get(format!("{proxy2}/events")).await.unwrap();
+    let mut items = ItemStream::new(response.bytes_stream());
+    let first = tokio::time::timeout(Duration::from_secs(30), items.next())
+        .await
+        .unwrap();
+    assert!(matches!(first, Some(Ok(Item::Retry(_)))), "{first:?}");
+    slow.kill();
+    let end = loop {
+        match tokio::time::timeout(Duration::from_secs(30), items.next())
+            .await
+            .unwrap()
+        {
+            Some(Ok(_)) => {}
+            other => break other,
+        }
+    };
+    assert!(
+        matches!(end, Some(Err(ssekit::error::StreamError::Transport(_)))),
+        "{end:?}"
+    );
 }
 
 #[tokio::test]
