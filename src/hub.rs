@@ -113,7 +113,8 @@ impl HubConfig {
         self.capacity
     }
 
-    /// Evict a subscriber once more than `n` published frames wait for it.
+    /// Evict a subscriber once more than `n` published frames wait for it. With any policy
+    /// set, each publish checks every subscriber (O(subscribers) per publish).
     ///
     /// ```
     /// let c = ssekit::hub::HubConfig::new(64).max_lag_events(Some(16));
@@ -289,7 +290,6 @@ struct Inner<K> {
     last_dropped: Option<K>,
     subs: Vec<Option<Sub>>,
     free: Vec<usize>,
-    count: usize,
     /// Subscribers with a waker registered, to wake on the next publish.
     waiting: Vec<usize>,
     next_generation: u64,
@@ -299,6 +299,10 @@ struct Inner<K> {
 impl<K> Inner<K> {
     fn end(&self) -> u64 {
         self.base + self.ring.len() as u64
+    }
+
+    fn subscribers(&self) -> usize {
+        self.subs.len() - self.free.len()
     }
 }
 
@@ -347,7 +351,7 @@ impl<K: fmt::Debug> fmt::Debug for Hub<K> {
             .field("frames", &inner.ring.len())
             .field("oldest", &inner.ring.front().map(|e| &e.id))
             .field("head", &inner.ring.back().map(|e| &e.id))
-            .field("subscribers", &inner.count)
+            .field("subscribers", &inner.subscribers())
             .field("closed", &inner.closed)
             .finish_non_exhaustive()
     }
@@ -372,7 +376,6 @@ impl<K: Ord + Clone> Hub<K> {
                     last_dropped: None,
                     subs: Vec::new(),
                     free: Vec::new(),
-                    count: 0,
                     waiting: Vec::new(),
                     next_generation: 0,
                     closed: false,
@@ -446,11 +449,13 @@ impl<K: Ord + Clone> Hub<K> {
         Ok(())
     }
 
-    fn apply_policy(&self, inner: &mut Inner<K>, now: Instant, wake: &mut Vec<Waker>) {
+    /// Evicts the subscribers the policy says are too far behind; returns how many.
+    fn apply_policy(&self, inner: &mut Inner<K>, now: Instant, wake: &mut Vec<Waker>) -> usize {
         let config = &self.shared.config;
         if config.max_lag_events.is_none() && config.max_lag_time.is_none() {
-            return;
+            return 0;
         }
+        let mut evicted = 0;
         let end = inner.end();
         let (base, ring) = (inner.base, &inner.ring);
         for sub in inner.subs.iter_mut().flatten() {
@@ -474,8 +479,10 @@ impl<K: Ord + Clone> Hub<K> {
                 sub.evicted = Some(reason);
                 wake.extend(sub.waker.take());
                 wake.extend(sub.evict_waker.take());
+                evicted += 1;
             }
         }
+        evicted
     }
 
     /// Applies the time policy now (publishing does it too): call it from a timer when
@@ -490,20 +497,7 @@ impl<K: Ord + Clone> Hub<K> {
         let mut wake = Vec::new();
         let evicted = {
             let mut inner = self.shared.lock();
-            let before = inner
-                .subs
-                .iter()
-                .flatten()
-                .filter(|s| s.evicted.is_some())
-                .count();
-            self.apply_policy(&mut inner, now, &mut wake);
-            inner
-                .subs
-                .iter()
-                .flatten()
-                .filter(|s| s.evicted.is_some())
-                .count()
-                - before
+            self.apply_policy(&mut inner, now, &mut wake)
         };
         for w in wake {
             w.wake();
@@ -569,7 +563,6 @@ impl<K: Ord + Clone> Hub<K> {
             inner.subs.push(Some(sub));
             inner.subs.len() - 1
         };
-        inner.count += 1;
         drop(inner);
         Join {
             cursor: Cursor {
@@ -665,7 +658,7 @@ impl<K: Ord + Clone> Hub<K> {
     /// ```
     #[must_use]
     pub fn subscriber_count(&self) -> usize {
-        self.shared.lock().count
+        self.shared.lock().subscribers()
     }
 
     /// Closes the hub: publishing fails from now on, and cursors end once they have delivered
@@ -858,7 +851,6 @@ impl<K> Drop for Cursor<K> {
                 let queued = slot.as_ref().is_some_and(|s| s.queued);
                 *slot = None;
                 inner.free.push(self.idx);
-                inner.count -= 1;
                 // Its index must leave the wake list, or a reused slot could be listed twice
                 // and the list grow with every subscriber that comes and goes.
                 if queued {
