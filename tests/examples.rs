@@ -20,6 +20,8 @@ struct Read {
     data: Vec<serde_json::Value>,
     retry: Option<Duration>,
     comments: usize,
+    /// When each message arrived.
+    arrived: Vec<std::time::Instant>,
 }
 
 /// `GET url` with an optional `Last-Event-ID`; the status, and what the stream delivered (read
@@ -54,6 +56,7 @@ async fn read(url: &str, last_event_id: Option<&str>, limit: usize) -> (u16, Rea
                 out.messages
                     .push((m.last_event_id().to_owned(), m.event_type().to_owned()));
                 out.data.push(serde_json::from_str(m.data()).unwrap());
+                out.arrived.push(std::time::Instant::now());
             }
             Item::Retry(r) => out.retry = Some(r),
             Item::Comment(_) => out.comments += 1,
@@ -132,8 +135,9 @@ async fn hyper_server_serves_the_same_stream() {
 
 #[tokio::test]
 async fn one_match_is_broadcast_live_with_keep_alives() {
-    // About 2 s per event: keep-alives (every 50 ms) fill the silence, and two clients that
-    // join at different times see the same live events.
+    // Event 1 at 0.5 s, event 2 at 4 s: keep-alives (every 50 ms) fill the silence. A client
+    // that joins at 1.5 s gets event 1 from the history at once, and event 2 live, at the same
+    // moment as the first client: one match for everyone, not a replay per connection.
     let (_server, origin) = Running::server(
         "live_scores",
         "0",
@@ -142,13 +146,23 @@ async fn one_match_is_broadcast_live_with_keep_alives() {
     let events = format!("{origin}/events");
     let first = tokio::spawn({
         let events = events.clone();
-        async move { read(&events, None, 3).await }
+        async move { read(&events, None, 2).await }
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let (_, second) = read(&events, None, 3).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let joined = std::time::Instant::now();
+    let (_, second) = read(&events, None, 2).await;
     let (_, first) = first.await.unwrap();
-    assert_eq!(first.messages, expected_match()[..3]);
-    assert_eq!(second.messages, expected_match()[..3]);
+    assert_eq!(first.messages, expected_match()[..2]);
+    assert_eq!(second.messages, expected_match()[..2]);
+    assert!(
+        second.arrived[0] - joined < Duration::from_millis(400),
+        "event 1 was not history"
+    );
+    let apart = second.arrived[1].max(first.arrived[1]) - second.arrived[1].min(first.arrived[1]);
+    assert!(
+        apart < Duration::from_millis(400),
+        "event 2 reached the two clients {apart:?} apart"
+    );
     assert!(
         first.comments > 0 && second.comments > 0,
         "{first:?} {second:?}"

@@ -108,3 +108,108 @@ async fn client_example_surfaces_gaps() {
         .collect();
     assert_eq!(got, ids);
 }
+
+/// The match player publishes the whole match; a new client first gets the head id (no
+/// data), so it can resume before its first event; the id is taken from the header or the
+/// `last_event_id` query parameter, and the header wins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn player_head_id_and_where_the_id_comes_from() {
+    use futures_util::StreamExt;
+    use ssekit::{Item, ItemStream};
+    use std::time::Duration;
+    let _one = ONE_AT_A_TIME.lock().await;
+    if !fanout::redis_available() {
+        return;
+    }
+    let redis = fanout::Redis::start(&[]);
+    let player = fanout::instance(
+        &binary(),
+        &redis,
+        "play",
+        &[("PLAY", "1"), ("MATCH_SPEED", "0")],
+    )
+    .await;
+    let other = fanout::instance(&binary(), &redis, "play", &[]).await;
+    let match_len = examples::expected_match().len();
+    fanout::wait_health(&other.url, Duration::from_secs(60), |h| {
+        h["head"]
+            .as_str()
+            .is_some_and(|head| head.ends_with(&format!("-{}", match_len - 1)))
+    })
+    .await;
+    let head = fanout::health(&other.url).await.unwrap()["head"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let epoch = head.split('-').next().unwrap().to_owned();
+
+    // Everything the player published, from the other instance, with the match's types.
+    let mut got = Vec::new();
+    let response = reqwest::Client::new()
+        .get(format!("{}/events", other.url))
+        .header("last-event-id", format!("{epoch}-0"))
+        .send()
+        .await
+        .unwrap();
+    let mut items = ItemStream::new(response.bytes_stream());
+    while got.len() < match_len - 1 {
+        let item = tokio::time::timeout(Duration::from_secs(30), items.next())
+            .await
+            .unwrap();
+        if let Some(Ok(Item::Message(m))) = item {
+            got.push((m.last_event_id().to_owned(), m.event_type().to_owned()));
+        }
+    }
+    let expected: Vec<(String, String)> = examples::expected_match()
+        .into_iter()
+        .enumerate()
+        .skip(1)
+        .map(|(i, (_, kind))| (format!("{epoch}-{i}"), kind))
+        .collect();
+    assert_eq!(got, expected);
+
+    // A new client: the head id comes first, with no data.
+    let response = reqwest::get(format!("{}/events", player.url))
+        .await
+        .unwrap();
+    let mut body = response.bytes_stream();
+    let mut text = String::new();
+    while !text.contains("\n\nid: ") || !text.ends_with("\n\n") {
+        let chunk = tokio::time::timeout(Duration::from_secs(30), body.next())
+            .await
+            .unwrap();
+        text.push_str(std::str::from_utf8(&chunk.unwrap().unwrap()).unwrap());
+    }
+    assert_eq!(text, format!("retry: 1000\n\nid: {head}\n\n"));
+
+    // The query parameter resumes; the header wins over it.
+    let first_after = |url: String, header: Option<String>| async move {
+        let mut request = reqwest::Client::new().get(url);
+        if let Some(h) = header {
+            request = request.header("last-event-id", h);
+        }
+        let response = request.send().await.unwrap();
+        let mut items = ItemStream::new(response.bytes_stream());
+        loop {
+            let item = tokio::time::timeout(Duration::from_secs(30), items.next())
+                .await
+                .unwrap();
+            if let Some(Ok(Item::Message(m))) = item {
+                return m.last_event_id().to_owned();
+            }
+        }
+    };
+    let events = format!("{}/events", other.url);
+    assert_eq!(
+        first_after(format!("{events}?last_event_id={epoch}-30"), None).await,
+        format!("{epoch}-31")
+    );
+    assert_eq!(
+        first_after(
+            format!("{events}?last_event_id={epoch}-30"),
+            Some(format!("{epoch}-35"))
+        )
+        .await,
+        format!("{epoch}-36")
+    );
+}
