@@ -75,11 +75,8 @@ async fn handle(game: Arc<Game>, keep_alive: Duration, req: Request<Incoming>) -
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
     let keep_alive = game::keep_alive();
-    let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
-    let game = Game::new();
-    tokio::spawn(Arc::clone(&game).play(game::match_speed()));
+    let (listener, game) = game::start().await?;
     println!("live scores (hyper) at http://{}/", listener.local_addr()?);
     loop {
         let (tcp, _) = listener.accept().await?;

@@ -280,6 +280,16 @@ pub fn last_event_id(header: Option<&str>, query: Option<&str>) -> Option<u64> {
         .and_then(|id| id.trim().parse().ok())
 }
 
+/// Binds 127.0.0.1 on `PORT` (default 3000; `0` picks a free port) and starts playing the
+/// match at `MATCH_SPEED`: what both scores servers do before serving.
+pub async fn start() -> std::io::Result<(tokio::net::TcpListener, Arc<Game>)> {
+    let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
+    let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
+    let game = Game::new();
+    tokio::spawn(Arc::clone(&game).play(match_speed()));
+    Ok((listener, game))
+}
+
 /// `KEEP_ALIVE_SECS` (default 15): the keep-alive interval.
 pub fn keep_alive() -> Duration {
     std::env::var("KEEP_ALIVE_SECS")

@@ -77,11 +77,8 @@ fn router(app: App) -> Router {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
     let keep_alive = game::keep_alive();
-    let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
-    let game = Game::new();
-    tokio::spawn(Arc::clone(&game).play(game::match_speed()));
+    let (listener, game) = game::start().await?;
     println!("live scores at http://{}/", listener.local_addr()?);
     axum::serve(listener, router(App { game, keep_alive })).await
 }
