@@ -7,8 +7,7 @@ use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use ssekit::{Item, Parser, ParserConfig};
 
-#[path = "../../tests/common/naive.rs"]
-mod naive;
+use ssekit_test_support::naive;
 
 fuzz_target!(|input: &[u8]| {
     // The first byte seeds the chunk sizes; the rest is the stream.

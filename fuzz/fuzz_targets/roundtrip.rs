@@ -9,8 +9,7 @@ use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use ssekit::{Event, Parser};
 
-#[path = "../../tests/common/naive.rs"]
-mod naive;
+use ssekit_test_support::naive;
 
 fn normalize(data: &[u8]) -> String {
     let s = String::from_utf8_lossy(data);

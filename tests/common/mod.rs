@@ -2,7 +2,7 @@
 
 #![allow(dead_code)]
 
-pub mod naive;
+pub use ssekit_test_support::naive;
 
 use bytes::Bytes;
 use naive::Out;

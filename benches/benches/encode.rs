@@ -22,11 +22,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use futures_util::{stream, StreamExt};
 use http_body::Body as _;
 
-#[path = "../tests/common/naive.rs"]
-mod naive;
-
-#[path = "common/counting.rs"]
-mod counting;
+use ssekit_test_support::{counting, naive};
 
 #[global_allocator]
 static GLOBAL: counting::Counting = counting::Counting;

@@ -18,8 +18,7 @@ use futures_util::StreamExt;
 use ssekit::hub::{Delivery, Hub, HubConfig};
 use tokio::sync::broadcast;
 
-#[path = "common/counting.rs"]
-mod counting;
+use ssekit_test_support::counting;
 
 #[global_allocator]
 static GLOBAL: counting::Counting = counting::Counting;

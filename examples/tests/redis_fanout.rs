@@ -1,19 +1,11 @@
 //! `redis_fanout` against a real Redis: instances as child processes on free ports, Redis
-//! started by the test on a free port with persistence off. Needs Debian's `redis-server`
-//! (`.ci/run` installs it); without it the tests are skipped with a printed reason, except under
-//! `CI=true`, where a missing Redis is a failure.
+//! started by the test on a free port with persistence off. Needs Debian's `redis-server`, so
+//! the tests are `#[ignore]`d: `cargo test -- --include-ignored` runs them, as `.ci/run` does
+//! after installing Redis.
 
-#![cfg(all(
-    feature = "http-body",
-    feature = "tokio",
-    feature = "serde",
-    feature = "hub"
-))]
+mod common;
 
-#[path = "common/examples.rs"]
-mod examples;
-#[path = "common/fanout.rs"]
-mod fanout;
+use common::{examples, fanout};
 
 /// The scenarios load the machine (hundreds of clients, several servers): one at a time.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -23,49 +15,44 @@ fn binary() -> std::path::PathBuf {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server (apt-get install redis-server); run with --include-ignored"]
 async fn instance_crash_every_client_gets_every_event_once() {
     let _one = ONE_AT_A_TIME.lock().await;
-    if !fanout::redis_available() {
-        return;
-    }
+    fanout::require_redis();
     fanout::instance_crash(&binary(), 3000).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server (apt-get install redis-server); run with --include-ignored"]
 async fn history_too_short_every_jump_is_announced() {
     let _one = ONE_AT_A_TIME.lock().await;
-    if !fanout::redis_available() {
-        return;
-    }
+    fanout::require_redis();
     fanout::history_too_short(&binary()).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server (apt-get install redis-server); run with --include-ignored"]
 async fn redis_restart_is_never_a_silent_jump() {
     let _one = ONE_AT_A_TIME.lock().await;
-    if !fanout::redis_available() {
-        return;
-    }
+    fanout::require_redis();
     fanout::redis_restart(&binary()).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server (apt-get install redis-server); run with --include-ignored"]
 async fn slow_and_frozen_clients_do_not_hold_back_the_others() {
     let _one = ONE_AT_A_TIME.lock().await;
-    if !fanout::redis_available() {
-        return;
-    }
+    fanout::require_redis();
     fanout::slow_and_frozen(&binary()).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server (apt-get install redis-server); run with --include-ignored"]
 async fn client_example_surfaces_gaps() {
     use std::sync::atomic::AtomicBool;
     use std::time::Duration;
     let _one = ONE_AT_A_TIME.lock().await;
-    if !fanout::redis_available() {
-        return;
-    }
+    fanout::require_redis();
     let redis = fanout::Redis::start(&[]);
     let server = fanout::instance(&binary(), &redis, "client", &[]).await;
     let urls = [server.url.clone()];
@@ -113,14 +100,13 @@ async fn client_example_surfaces_gaps() {
 /// data), so it can resume before its first event; the id is taken from the header or the
 /// `last_event_id` query parameter, and the header wins.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server (apt-get install redis-server); run with --include-ignored"]
 async fn player_head_id_and_where_the_id_comes_from() {
     use futures_util::StreamExt;
     use ssekit::{Item, ItemStream};
     use std::time::Duration;
     let _one = ONE_AT_A_TIME.lock().await;
-    if !fanout::redis_available() {
-        return;
-    }
+    fanout::require_redis();
     let redis = fanout::Redis::start(&[]);
     let player = fanout::instance(
         &binary(),

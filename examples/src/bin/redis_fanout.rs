@@ -34,9 +34,8 @@
 //! history restarted. Ids are compared as numbers, never as text; a client can tell a gap by
 //! arithmetic (`ssekit::reconnect::Sequence`).
 
-#[allow(dead_code)] // this example uses the match script, not the single-server parts
-#[path = "../live_scores/game.rs"]
-mod game;
+use ssekit_examples::game;
+use ssekit_examples::PAGE;
 
 use std::convert::Infallible;
 use std::fmt;
@@ -55,17 +54,13 @@ use redis::aio::MultiplexedConnection;
 use redis::streams::{StreamRangeReply, StreamReadOptions, StreamReadReply};
 use redis::{AsyncCommands, AsyncConnectionConfig, Value};
 use serde_json::json;
-use ssekit::hub::{Cursor, Delivery, EvictionFuture, Hub, HubConfig, Position};
+use ssekit::hub::{Delivery, EvictionFuture, Hub, HubConfig, Position};
 use ssekit::Event;
 use tokio::sync::{mpsc, Notify};
 
 /// How long the tail loop's `XREAD` blocks. Its connection's response timeout is longer, or
 /// every quiet period would look like a failure.
 const BLOCK_MS: u64 = 2000;
-
-/// Test builds only: `SSEKIT_PLANTED_BUG=no_resume_check` or `=subscribe_after_replay` at
-/// compile time plants a known bug, so that the tests can show they catch it.
-const PLANTED_BUG: Option<&str> = option_env!("SSEKIT_PLANTED_BUG");
 
 /// Publishes with a dense offset in the current epoch, or starts a new epoch (Redis's clock,
 /// in ms) when the stream is gone. ARGV[1] is MAXLEN, the rest are field/value pairs.
@@ -395,7 +390,7 @@ async fn backfill(app: &App, out: &mut Out, after: Id, until: Option<Id>) -> Res
             first = false;
             if entries.peek().is_some_and(|(id, _)| *id == after) {
                 entries.next();
-            } else if PLANTED_BUG != Some("no_resume_check") {
+            } else {
                 let next = entries.peek().map(|(id, _)| *id).or(until);
                 out.gap("trimmed_or_unknown", Some(after), next).await?;
             }
@@ -429,63 +424,55 @@ async fn produce(
     out.send(retry).await?;
     let after = requested.as_ref().and_then(|r| r.as_ref().ok().copied());
 
-    let mut cursor: Cursor<Id>;
-    if let (Some("subscribe_after_replay"), Some(bad_after)) = (PLANTED_BUG, after) {
-        // The classic mistake: replay first, then join the live stream. Whatever the hub got
-        // between the two is never sent.
-        backfill(&app, &mut out, bad_after, None).await?;
-        cursor = app.hub.subscribe(None).cursor;
-    } else {
-        // Register first, then replay: nothing published meanwhile can be missed, and `sent`
-        // drops what both the replay and the cursor hold.
-        let join = app.hub.subscribe(after.as_ref());
-        cursor = join.cursor;
-        match (join.position, after) {
-            (Position::Live, _) => {
-                if let Some(Err(bad)) = &requested {
-                    out.gap(&format!("unknown_id {bad:?}"), None, None).await?;
-                }
-                if let Some(head) = join.head {
-                    // No data: the client's last event ID becomes the head at once.
-                    out.send(Bytes::from(format!("id: {head}\n\n"))).await?;
-                    out.sent = Some(head);
-                }
+    // Register first, then replay: nothing published meanwhile can be missed, and `sent`
+    // drops what both the replay and the cursor hold.
+    let join = app.hub.subscribe(after.as_ref());
+    let mut cursor = join.cursor;
+    match (join.position, after) {
+        (Position::Live, _) => {
+            if let Some(Err(bad)) = &requested {
+                out.gap(&format!("unknown_id {bad:?}"), None, None).await?;
             }
-            (Position::Resumed, _) => out.sent = after,
-            (Position::Backfill { oldest }, Some(after)) => {
-                out.sent = Some(after);
-                backfill(&app, &mut out, after, Some(oldest)).await?;
+            if let Some(head) = join.head {
+                // No data: the client's last event ID becomes the head at once.
+                out.send(Bytes::from(format!("id: {head}\n\n"))).await?;
+                out.sent = Some(head);
             }
-            (Position::Unknown, Some(after)) => {
-                out.sent = Some(after);
-                let next = app
-                    .hub
-                    .frames_after(Some(&after))
-                    .first()
-                    .map(|(id, _)| *id);
-                out.gap("unknown_id", Some(after), next).await?;
-            }
-            (Position::Ahead, Some(after)) => {
-                // Newer than this hub: fine if Redis has it (this instance is a little behind);
-                // if not, it was made up or lost with Redis's history.
-                match app.range(&after.to_string(), 1).await {
-                    Ok(page) if page.first().is_some_and(|(id, _)| *id == after) => {
-                        out.sent = Some(after)
-                    }
-                    Err(_) => out.sent = Some(after),
-                    Ok(_) => {
-                        let join = app.hub.subscribe(None);
-                        cursor = join.cursor;
-                        out.gap("unknown_id", Some(after), None).await?;
-                        if let Some(head) = join.head {
-                            out.send(Bytes::from(format!("id: {head}\n\n"))).await?;
-                            out.sent = Some(head);
-                        }
-                    }
-                }
-            }
-            (position, _) => unreachable!("{position:?} needs an id, and is known"),
         }
+        (Position::Resumed, _) => out.sent = after,
+        (Position::Backfill { oldest }, Some(after)) => {
+            out.sent = Some(after);
+            backfill(&app, &mut out, after, Some(oldest)).await?;
+        }
+        (Position::Unknown, Some(after)) => {
+            out.sent = Some(after);
+            let next = app
+                .hub
+                .frames_after(Some(&after))
+                .first()
+                .map(|(id, _)| *id);
+            out.gap("unknown_id", Some(after), next).await?;
+        }
+        (Position::Ahead, Some(after)) => {
+            // Newer than this hub: fine if Redis has it (this instance is a little behind);
+            // if not, it was made up or lost with Redis's history.
+            match app.range(&after.to_string(), 1).await {
+                Ok(page) if page.first().is_some_and(|(id, _)| *id == after) => {
+                    out.sent = Some(after)
+                }
+                Err(_) => out.sent = Some(after),
+                Ok(_) => {
+                    let join = app.hub.subscribe(None);
+                    cursor = join.cursor;
+                    out.gap("unknown_id", Some(after), None).await?;
+                    if let Some(head) = join.head {
+                        out.send(Bytes::from(format!("id: {head}\n\n"))).await?;
+                        out.sent = Some(head);
+                    }
+                }
+            }
+        }
+        (position, _) => unreachable!("{position:?} needs an id, and is known"),
     }
     out.eviction = Some(Box::pin(cursor.eviction()));
     loop {
@@ -627,8 +614,6 @@ async fn handle(app: Arc<App>, abort: Arc<Notify>, req: Request<Incoming>) -> Re
     }
 }
 
-const PAGE: &str = include_str!("../live_scores/index.html");
-
 /// Plays the match from `match.json`, publishing each moment; retries while Redis is down.
 async fn play(app: Arc<App>, speed: f64) {
     for moment in app.game.script(speed) {
@@ -674,9 +659,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         script: redis::Script::new(PUBLISH_LUA),
         game: game::Game::new(),
     });
-    if let Some(bug) = PLANTED_BUG {
-        eprintln!("built with the planted bug {bug:?}: for tests only");
-    }
     tokio::spawn(tail(Arc::clone(&app)));
     // The time policy also runs when nothing is published.
     tokio::spawn({

@@ -1,15 +1,11 @@
 //! `live_scores` in a real browser: headless Chromium driven over WebDriver (chromedriver),
-//! checked from the page's DOM. Needs Debian's `chromium` and `chromium-driver`; `.ci/run`
-//! installs them. Without them the test is skipped with a printed reason, except under
-//! `CI=true`, where a missing browser is a failure.
+//! checked from the page's DOM. Needs Debian's `chromium` and `chromium-driver` (and
+//! `redis-server` for the fan-out page), so the tests are `#[ignore]`d: `cargo test -- --include-ignored`
+//! runs them, as `.ci/run` does after installing what they need.
 
-#![cfg(all(feature = "http-body", feature = "tokio", feature = "serde"))]
+mod common;
 
-#[path = "common/examples.rs"]
-mod examples;
-#[cfg(feature = "hub")]
-#[path = "common/fanout.rs"]
-mod fanout;
+use common::{examples, fanout};
 
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -225,27 +221,25 @@ fn items(page: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
-fn browser_available() -> bool {
-    if !Path::new(CHROMEDRIVER).exists() || !Path::new(CHROMIUM).exists() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but Chromium is missing: .ci/run installs chromium and chromium-driver"
-        );
-        eprintln!("skipped: {CHROMIUM} or {CHROMEDRIVER} is missing (apt-get install chromium chromium-driver)");
-        return false;
-    }
-    true
+/// Fails the test, with the command that installs them, when Chromium or chromedriver is
+/// missing. The browser tests are `#[ignore]`d by default and run only when asked for
+/// (`--include-ignored`, as `.ci/run` does after installing them), so a missing browser is a
+/// failure, never a silent pass.
+fn require_browser() {
+    assert!(
+        Path::new(CHROMEDRIVER).exists() && Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} or {CHROMEDRIVER} is missing: apt-get install chromium chromium-driver (.ci/run does)"
+    );
 }
 
 /// One browser at a time: two Chromiums on two cores make both tests slow.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromium-driver (apt-get install chromium chromium-driver); run with --include-ignored"]
 async fn browser_gets_every_event_once_across_a_server_side_disconnect() {
     let _one = ONE_AT_A_TIME.lock().await;
-    if !browser_available() {
-        return;
-    }
+    require_browser();
     // About 13 s for the whole match; keep-alives every 2 s.
     let (server, origin) = Running::server(
         "live_scores",
@@ -323,14 +317,13 @@ async fn browser_gets_every_event_once_across_a_server_side_disconnect() {
 
 /// The `redis_fanout` page, opened with an id this history never had: the server sends a `gap`
 /// event, the page says so, fetches the current state, and keeps applying events.
-#[cfg(feature = "hub")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium, chromium-driver and redis-server (apt-get install chromium chromium-driver redis-server); run with --include-ignored"]
 async fn redis_fanout_page_handles_a_gap() {
     use std::sync::atomic::AtomicBool;
     let _one = ONE_AT_A_TIME.lock().await;
-    if !browser_available() || !fanout::redis_available() {
-        return;
-    }
+    require_browser();
+    fanout::require_redis();
     let redis = fanout::Redis::start(&[]);
     let server = fanout::instance(&examples::binary("redis_fanout"), &redis, "page", &[]).await;
     let urls = [server.url.clone()];

@@ -9,9 +9,6 @@
 //! `PORT`, `MATCH_SPEED` and `KEEP_ALIVE_SECS` work as in `live_scores`; `GET /events` is the
 //! same stream (resume with `Last-Event-ID` or `?last_event_id=`), `GET /` the same page.
 
-#[path = "live_scores/game.rs"]
-mod game;
-
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,9 +23,8 @@ use hyper::{header, Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use ssekit::{EncodeStream, Event};
 
-use game::{Game, Subscription};
-
-const PAGE: &str = include_str!("live_scores/index.html");
+use ssekit_examples::game::{self, Game, Subscription};
+use ssekit_examples::PAGE;
 
 /// One body type for every route: SSE streams and plain answers alike.
 type Body = http_body_util::combinators::UnsyncBoxBody<Bytes, Infallible>;

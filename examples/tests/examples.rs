@@ -1,10 +1,9 @@
 //! The bundled examples, run for real: each server is started as a child process on a free
 //! port and read with reqwest and the crate's own parser.
 
-#![cfg(all(feature = "http-body", feature = "tokio", feature = "serde"))]
+mod common;
 
-#[path = "common/examples.rs"]
-mod examples;
+use common::examples;
 
 use std::time::Duration;
 

@@ -20,11 +20,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use futures_core::Stream;
 use futures_util::{stream, StreamExt};
 
-#[path = "../tests/common/naive.rs"]
-mod naive;
-
-#[path = "common/counting.rs"]
-mod counting;
+use ssekit_test_support::{counting, naive};
 
 #[global_allocator]
 static GLOBAL: counting::Counting = counting::Counting;

@@ -1,5 +1,6 @@
-//! Running the bundled examples as child processes: `cargo test` builds them next to the test
-//! binaries (`target/<profile>/examples/`), and each prints its URL once it is listening.
+//! Running the examples as child processes: cargo builds the package's binaries for its
+//! integration tests and tells where (`CARGO_BIN_EXE_<name>`); each prints its URL once it is
+//! listening.
 
 #![allow(dead_code)]
 
@@ -9,41 +10,17 @@ use std::process::{Child, ChildStderr, ChildStdout, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Builds the examples once per test binary, so that a test never runs a stale one (a plain
-/// `cargo test --test NAME` does not rebuild examples). Cargo is free by then: it runs tests
-/// after its build is done.
-fn build_examples() {
-    static BUILD: std::sync::Once = std::sync::Once::new();
-    BUILD.call_once(|| {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--examples", "--all-features", "--quiet"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("running cargo");
-        assert!(status.success(), "building the examples failed");
-    });
-}
-
-/// The example's binary, freshly built.
+/// The example's binary, as cargo built it for this test run.
 pub fn binary(name: &str) -> PathBuf {
-    build_examples();
-    binary_path(name)
-}
-
-/// Where cargo puts the example's binary (without building it).
-pub fn binary_path(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target dir");
-    let path = dir.join("examples").join(name);
-    assert!(
-        path.exists(),
-        "{} is missing after `cargo build --examples --all-features`",
-        path.display()
-    );
-    path
+    let path = match name {
+        "live_scores" => env!("CARGO_BIN_EXE_live_scores"),
+        "hyper_server" => env!("CARGO_BIN_EXE_hyper_server"),
+        "client" => env!("CARGO_BIN_EXE_client"),
+        "proxy" => env!("CARGO_BIN_EXE_proxy"),
+        "redis_fanout" => env!("CARGO_BIN_EXE_redis_fanout"),
+        other => panic!("no example named {other}"),
+    };
+    PathBuf::from(path)
 }
 
 /// A free port on 127.0.0.1 (free when asked; a test binds it right away).
@@ -207,7 +184,7 @@ fn wait_line(
 /// The match the examples play: `(id, event type)` for every event, in order.
 pub fn expected_match() -> Vec<(String, String)> {
     let text = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/live_scores/match.json"),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/match.json"),
     )
     .unwrap();
     let file: serde_json::Value = serde_json::from_str(&text).unwrap();

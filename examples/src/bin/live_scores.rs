@@ -15,8 +15,6 @@
 //! - `GET /report`: an LLM-style one-shot stream of the match report, ending with `[DONE]`.
 //! - `POST /admin/disconnect`: ends every open stream, to watch browsers reconnect.
 
-mod game;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,9 +25,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use ssekit::EncodeStream;
 
-use game::{Game, Subscription};
-
-const PAGE: &str = include_str!("index.html");
+use ssekit_examples::game::{self, Game, Subscription};
+use ssekit_examples::PAGE;
 
 #[derive(Clone)]
 struct App {
