@@ -323,3 +323,55 @@ impl<E> From<ParseError> for StreamError<E> {
         StreamError::Parse(e)
     }
 }
+
+/// Shows an error with its whole chain of causes, for a log line or a message to a person:
+/// `reading the event stream failed: error decoding response body: connection reset`.
+///
+/// The crate's errors follow the Rust convention of keeping the cause out of their own
+/// `Display` and in [`source()`](core::error::Error::source), so `"{e}"` alone names only the
+/// outermost step; `Report` walks the chain (as anyhow's `{:#}` does).
+///
+/// ```
+/// use ssekit::error::{Report, StreamError};
+///
+/// let cause = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection reset");
+/// let e: StreamError<std::io::Error> = StreamError::Transport(cause);
+/// assert_eq!(e.to_string(), "reading the event stream failed");
+/// assert_eq!(
+///     Report::new(&e).to_string(),
+///     "reading the event stream failed: connection reset"
+/// );
+/// ```
+#[derive(Clone, Copy)]
+pub struct Report<'a>(&'a (dyn core::error::Error + 'a));
+
+impl<'a> Report<'a> {
+    /// A report of `error` and its causes.
+    ///
+    /// ```
+    /// let e = ssekit::error::ParseError::LineTooLong { limit: 8 };
+    /// assert_eq!(ssekit::error::Report::new(&e).to_string(), "event stream line longer than the limit of 8 bytes");
+    /// ```
+    #[must_use]
+    pub fn new(error: &'a (dyn core::error::Error + 'a)) -> Report<'a> {
+        Report(error)
+    }
+}
+
+impl fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = self.0.source();
+        while let Some(e) = cause {
+            write!(f, ": {e}")?;
+            cause = e.source();
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}

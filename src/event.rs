@@ -147,6 +147,46 @@ impl Event {
         self.data
     }
 
+    /// Continues building from this event: to add a `retry`, a comment or another field to an
+    /// event made elsewhere (a parsed message re-served by a proxy, say).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let e = ssekit::Event::new("x").into_builder().retry(Duration::from_secs(1)).build().unwrap();
+    /// assert_eq!(e.to_bytes(), "retry: 1000\ndata: x\n\n");
+    /// ```
+    pub fn into_builder(self) -> EventBuilder {
+        EventBuilder { inner: Ok(self) }
+    }
+
+    /// The same event with a reconnection time (replacing one it had), to send `retry` along
+    /// with an event made elsewhere, such as a parsed message a proxy re-serves.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let e = ssekit::Event::new("x").with_retry(Duration::from_millis(1500));
+    /// assert_eq!(e.to_bytes(), "retry: 1500\ndata: x\n\n");
+    /// ```
+    #[must_use]
+    pub fn with_retry(mut self, retry: Duration) -> Event {
+        self.retry = Some(retry);
+        self
+    }
+
+    /// An event from fields that are valid by construction (parsed ones).
+    pub(crate) fn from_parts(
+        data: Option<Data>,
+        event_type: Option<EventType>,
+        id: Option<EventId>,
+    ) -> Event {
+        Event {
+            data,
+            event_type,
+            id,
+            ..Event::default()
+        }
+    }
+
     /// Whether the encoded event ends with a blank line: it does when it has any field other
     /// than a comment. A comment-only event is written as comment lines alone, so that clients
     /// which treat every blank line as an event see nothing.
@@ -301,6 +341,10 @@ impl EventBuilder {
     /// Sets the reconnection time the client should wait before reconnecting; written as whole
     /// milliseconds (rounded down).
     ///
+    /// Send it on the first event that carries data rather than as a block of its own: some
+    /// clients (Python's httpx-sse) turn a `retry`-only block into an empty event, others
+    /// (sseclient-py) ignore it.
+    ///
     /// ```
     /// use std::time::Duration;
     /// let e = ssekit::Event::builder().retry(Duration::from_secs(10)).build().unwrap();
@@ -349,6 +393,11 @@ impl EventBuilder {
     /// ```
     pub fn build(self) -> Result<Event, EventError> {
         self.inner
+    }
+
+    /// Finishes an event that only infallible setters (data, retry, comment) touched.
+    pub(crate) fn build_valid(self) -> Event {
+        self.inner.unwrap_or_default()
     }
 }
 

@@ -163,13 +163,11 @@ impl MessageEvent {
     /// ```
     #[must_use]
     pub fn into_event(self) -> Event {
-        Event {
-            data: Some(self.data.into()),
-            event_type: self.event_type,
-            id: self.id_in_block.then_some(self.last_event_id),
-            retry: None,
-            comment: None,
-        }
+        Event::from_parts(
+            Some(self.data.into()),
+            self.event_type,
+            self.id_in_block.then_some(self.last_event_id),
+        )
     }
 }
 
@@ -212,6 +210,19 @@ pub enum Item {
     /// A comment line (reported only when [`ParserConfig::comments`](crate::ParserConfig::comments)
     /// is on), without the colon and one leading space.
     Comment(Text),
+    /// A block set the last event ID and dispatched no message: an id-only block
+    /// (`id: 42\n\n`, as servers send to tell a new client where the stream stands), or one
+    /// whose data was dropped for exceeding a limit. The standard fires no event, but the id
+    /// changed: a proxy forwards it ([`Item::into_event`]), a reconnecting client sends it as
+    /// `Last-Event-ID` ([`Reconnect::on_item`](crate::reconnect::Reconnect::on_item) keeps it).
+    ///
+    /// ```
+    /// use ssekit::{Item, Parser};
+    /// let mut p = Parser::new();
+    /// p.feed(&b"id: 42\n\n"[..]);
+    /// assert!(matches!(p.next(), Some(Ok(Item::LastEventId(id))) if id == "42"));
+    /// ```
+    LastEventId(EventId),
 }
 
 impl Item {
@@ -228,6 +239,37 @@ impl Item {
         match self {
             Item::Message(m) => Some(m),
             _ => None,
+        }
+    }
+
+    /// The event that re-serves this item downstream, without copying: a message as
+    /// [`MessageEvent::into_event`], a last-event-ID change as an id-only event, a `retry:` as
+    /// a retry-only event and a comment as a comment.
+    ///
+    /// A proxy should rather send a `retry` with the next event that carries data than as a
+    /// block of its own (see [`EventBuilder::retry`](crate::EventBuilder::retry)), and
+    /// [`Event::with_retry`] adds it to one.
+    ///
+    /// ```
+    /// use ssekit::Parser;
+    /// let mut p = Parser::new();
+    /// p.feed(&b"id: 42\n\nevent: goal\ndata: 1-0\n\n"[..]);
+    /// let wire: Vec<_> = p.map(|item| item.unwrap().into_event().to_bytes()).collect();
+    /// assert_eq!(wire, ["id: 42\n\n", "event: goal\ndata: 1-0\n\n"]);
+    /// ```
+    #[must_use]
+    pub fn into_event(self) -> Event {
+        match self {
+            Item::Message(m) => m.into_event(),
+            Item::LastEventId(id) => Event::from_parts(None, None, Some(id)),
+            Item::Retry(retry) => Event::from_parts(None, None, None)
+                .into_builder()
+                .retry(retry)
+                .build_valid(),
+            Item::Comment(comment) => Event::from_parts(None, None, None)
+                .into_builder()
+                .comment(comment)
+                .build_valid(),
         }
     }
 }

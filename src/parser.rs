@@ -64,9 +64,10 @@ enum Data {
 ///   empty value; unknown fields are ignored;
 /// - `data` appends to the data buffer, `event` sets the type, `id` sets the last event id
 ///   (unless it contains NUL), `retry` sets the reconnection time if it is all ASCII digits;
-/// - a blank line dispatches: nothing if no data was given (the id still applies), otherwise a
-///   [`MessageEvent`] of type `message` unless set; the type resets after each dispatch, the
-///   last event id persists;
+/// - a blank line dispatches: a [`MessageEvent`] of type `message` unless set; if no data was
+///   given, no message, but a block that had an `id:` line still sets the last event id and is
+///   reported as [`Item::LastEventId`]; the type resets after each dispatch, the last event id
+///   persists;
 /// - at the end of the stream, an unfinished event is discarded.
 ///
 /// Data that is one line within one chunk is not copied (see [`MessageEvent`]); a line split
@@ -198,9 +199,12 @@ impl Parser {
     /// yet, as in a browser.
     ///
     /// ```
+    /// use ssekit::Item;
     /// let mut p = ssekit::Parser::new();
     /// p.feed(bytes::Bytes::from_static(b"id: 41\n\nid: 42\n"));
-    /// assert!(p.next().is_none()); // the id-only block dispatches no message
+    /// // The id-only block dispatches no message, but says that the id changed.
+    /// assert!(matches!(p.next(), Some(Ok(Item::LastEventId(id))) if id == "41"));
+    /// assert!(p.next().is_none());
     /// assert_eq!(p.last_event_id(), "41");
     /// ```
     #[must_use]
@@ -657,7 +661,9 @@ impl Parser {
         let event_type = self.event_type.take();
         self.data_len = 0;
         let data = match mem::replace(&mut self.data, Data::Empty) {
-            Data::Empty => return None,
+            Data::Empty => {
+                return id_in_block.then(|| Item::LastEventId(self.last_id.clone()));
+            }
             Data::One(t) => t,
             Data::Many => Text::from_utf8_lossy(self.data_buf.split().freeze()),
         };

@@ -638,18 +638,20 @@ impl<I: Instant> Reconnect<I> {
     }
 
     /// Reports one parser item: a message (its last event ID is kept, the connection counts as
-    /// healthy), a `retry:` (the new reconnection time), or a comment (activity only).
+    /// healthy), a change of the last event ID by an id-only block (kept), a `retry:` (the new
+    /// reconnection time), or a comment (activity only). Every item goes here, so the last event
+    /// ID never has to be copied from the parser by hand.
     ///
     /// ```
     /// use ssekit::reconnect::{Reconnect, ReconnectConfig};
     /// use ssekit::Parser;
     /// let mut parser = Parser::new();
-    /// parser.feed(bytes::Bytes::from_static(b"id: 9\ndata: x\n\nretry: 70\n\n"));
+    /// parser.feed(bytes::Bytes::from_static(b"id: 9\ndata: x\n\nretry: 70\n\nid: 10\n\n"));
     /// let mut policy = Reconnect::new(ReconnectConfig::new());
     /// for item in parser {
     ///     policy.on_item(core::time::Duration::ZERO, &item.unwrap());
     /// }
-    /// assert_eq!(policy.last_event_id().unwrap(), "9");
+    /// assert_eq!(policy.last_event_id().unwrap(), "10"); // from the id-only block
     /// assert_eq!(policy.retry().as_millis(), 70);
     /// ```
     pub fn on_item(&mut self, now: I, item: &Item) {
@@ -660,10 +662,16 @@ impl<I: Instant> Reconnect<I> {
                 self.on_retry(*d);
             }
             Item::Comment(_) => self.on_activity(now),
+            Item::LastEventId(id) => {
+                self.on_activity(now);
+                self.set_last_event_id(id);
+            }
         }
     }
 
-    /// Reports a message: keeps its last event ID and marks the connection healthy.
+    /// Reports a message: keeps the id its block set, if it set one, and marks the connection
+    /// healthy. A message without an `id:` of its own leaves the last event ID as it was, so a
+    /// fresh parser on each connection is fine.
     ///
     /// ```
     /// use ssekit::reconnect::{Reconnect, ReconnectConfig};
@@ -678,7 +686,10 @@ impl<I: Instant> Reconnect<I> {
         if let Phase::Open { delivered, .. } = &mut self.phase {
             *delivered = true;
         }
-        if self.last_event_id.as_ref() != Some(message.event_id()) {
+        // Only an id of the message's own block is news: an inherited one is what this policy
+        // already holds, unless the parser is new to this connection and knows nothing of the
+        // ids before it (then it would wrongly say "none").
+        if message.has_own_id() && self.last_event_id.as_ref() != Some(message.event_id()) {
             self.set_last_event_id(message.event_id());
         }
     }
@@ -1138,7 +1149,10 @@ mod tests {
         );
         let _ = p.on_open(secs(1), 200, SSE);
         p.on_message(secs(1), &msg("5"));
-        p.on_message(secs(1), &msg(""));
+        // A block with an empty `id:` clears it; one with no `id:` at all leaves it.
+        let mut parser = crate::Parser::new();
+        parser.feed(bytes::Bytes::from_static(b"id\ndata: x\n\n"));
+        p.on_message(secs(1), &parser.next_message().unwrap().unwrap());
         assert_eq!(
             p.on_end(secs(2)),
             Action::Reconnect {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use ssekit::reconnect::{Action, Reconnect, ReconnectConfig};
-use ssekit::{EventId, EventType, Item, MessageEvent, Text};
+use ssekit::{EventId, EventType, Item, MessageEvent, SseStreamExt, Text};
 
 #[derive(Debug, Clone)]
 enum Happened {
@@ -118,4 +118,38 @@ proptest! {
             }
         }
     }
+}
+
+/// A client written the obvious way: a new `ItemStream` for every connection, every item handed
+/// to the policy. Id-only blocks (a server telling a new client where the stream stands) move
+/// the `Last-Event-ID` it reconnects with, across any number of cuts, with no id copied from
+/// the parser by hand.
+#[test]
+fn id_only_blocks_reach_the_policy_across_cuts() {
+    use futures_util::StreamExt;
+
+    let connections: [&[u8]; 3] = [
+        b"id: 1\ndata: a\n\nid: 2\n\n",
+        b"id: 5\n\n: keep-alive\n",
+        b"retry: 10\n\ndata: b\n\n",
+    ];
+    let mut policy = Reconnect::new(ReconnectConfig::new());
+    let mut sent = Vec::new();
+    for (n, body) in connections.into_iter().enumerate() {
+        let now = Duration::from_secs(n as u64 * 10);
+        sent.push(policy.last_event_id().map(|id| id.to_string()));
+        assert_eq!(
+            policy.on_open(now, 200, Some(b"text/event-stream")),
+            Action::Read
+        );
+        let mut items = futures_util::stream::iter([Ok::<_, std::io::Error>(body)]).sse_items();
+        futures_executor::block_on(async {
+            while let Some(item) = items.next().await {
+                policy.on_item(now, &item.unwrap());
+            }
+        });
+        assert!(matches!(policy.on_end(now), Action::Reconnect { .. }));
+    }
+    assert_eq!(sent, [None, Some("2".into()), Some("5".into())]);
+    assert_eq!(policy.last_event_id().unwrap(), "5");
 }

@@ -115,6 +115,8 @@ fn expected(s: &Spec) -> naive::Naive {
             data: normalize(d),
             last_event_id: id.clone(),
         });
+    } else if let Some(id) = &s.id {
+        out.push(Out::LastEventId(id.clone()));
     }
     let dispatches = s.data.is_some() || s.event.is_some() || s.id.is_some() || s.retry.is_some();
     naive::Naive {

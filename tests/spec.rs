@@ -1,6 +1,6 @@
 //! Table tests: one row per rule of the WHATWG standard's "Interpreting an event stream"
 //! (and the examples of §9.2.6), each checked whole, byte by byte, and against the reference
-//! parser in `common/naive.rs`.
+//! parser (`ssekit_test_support::naive`).
 
 mod common;
 
@@ -13,6 +13,10 @@ fn msg(t: &str, data: &str, id: &str) -> Out {
         data: data.into(),
         last_event_id: id.into(),
     }
+}
+
+fn last_id(id: &str) -> Out {
+    Out::LastEventId(id.into())
 }
 
 fn comment(c: &str) -> Out {
@@ -93,12 +97,14 @@ fn rows() -> Vec<Row> {
         ("last event type wins", b"event: a\nevent: b\ndata: y\n\n", vec![msg("b", "y", "")], "", None),
         // --- id
         ("id persists across events", b"id: 1\ndata: a\n\ndata: b\n\n", vec![msg("message", "a", "1"), msg("message", "b", "1")], "1", None),
-        ("id with NUL ignored", b"id: 1\n\nid: 2\x003\ndata: a\n\n", vec![msg("message", "a", "1")], "1", None),
+        ("id with NUL ignored", b"id: 1\n\nid: 2\x003\ndata: a\n\n", vec![last_id("1"), msg("message", "a", "1")], "1", None),
         ("empty id resets", b"id: 1\ndata: a\n\nid\ndata: b\n\n", vec![msg("message", "a", "1"), msg("message", "b", "")], "", None),
-        ("id-only block sets the last event id", b"id: 7\n\n", vec![], "7", None),
-        ("id in unfinished block is not committed", b"id: 1\n\nid: 2\ndata: x\n", vec![], "1", None),
+        ("id-only block sets the last event id, and says so", b"id: 7\n\n", vec![last_id("7")], "7", None),
+        ("id in unfinished block is not committed", b"id: 1\n\nid: 2\ndata: x\n", vec![last_id("1")], "1", None),
         ("id after data in same block applies", b"data: x\nid: 9\n\n", vec![msg("message", "x", "9")], "9", None),
-        ("id keeps inner spaces", b"id:  a b \n\n", vec![], " a b ", None),
+        ("an empty id-only block resets the id, and says so", b"id: 1\n\nid\n\n", vec![last_id("1"), last_id("")], "", None),
+        ("a block with no id changes nothing", b"id: 1\n\nevent: x\n\n", vec![last_id("1")], "1", None),
+        ("id keeps inner spaces", b"id:  a b \n\n", vec![last_id(" a b ")], " a b ", None),
         // --- retry
         ("retry digits", b"retry: 1500\n", vec![Out::Retry(1500)], "", Some(1500)),
         ("retry zero", b"retry: 0\n", vec![Out::Retry(0)], "", Some(0)),
@@ -128,7 +134,7 @@ fn rows() -> Vec<Row> {
         ("invalid byte becomes U+FFFD", b"data: a\xFFb\n\n", vec![msg("message", "a\u{FFFD}b", "")], "", None),
         ("truncated sequence at line end", b"data: a\xE2\x82\n\n", vec![msg("message", "a\u{FFFD}", "")], "", None),
         ("invalid in event type", b"event: \xC0\ndata: x\n\n", vec![msg("\u{FFFD}", "x", "")], "", None),
-        ("invalid in id", b"id: \xFF\n\n", vec![], "\u{FFFD}", None),
+        ("invalid in id", b"id: \xFF\n\n", vec![last_id("\u{FFFD}")], "\u{FFFD}", None),
         ("multibyte kept", "data: café 🎉\n\n".as_bytes(), vec![msg("message", "café 🎉", "")], "", None),
         ("NUL in data kept", b"data: a\x00b\n\n", vec![msg("message", "a\0b", "")], "", None),
         // --- LLM stream shape

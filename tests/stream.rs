@@ -292,3 +292,35 @@ async fn many_events_that_encode_to_nothing_do_not_stall_the_stream() {
     let wire: Vec<u8> = out.into_iter().flat_map(|r| r.unwrap().to_vec()).collect();
     assert_eq!(wire, b"data: last\n\n");
 }
+
+#[tokio::test]
+async fn a_proxy_of_items_forwards_id_only_blocks() {
+    // A server tells a new client where the stream stands with an id and no data; the standard
+    // fires no event for it, but a proxy must pass it on or its clients resume from nowhere.
+    let upstream = [Ok::<_, std::io::Error>(
+        "id: 41\n\nretry: 500\nid: 42\ndata: x\n\n: ping\nid: 43\n\n",
+    )];
+    let wire: Vec<_> = stream::iter(upstream)
+        .sse_items()
+        .map(|item| item.map(Item::into_event))
+        .sse_encode()
+        .collect()
+        .await;
+    let wire: Vec<u8> = wire.into_iter().flat_map(|c| c.unwrap().to_vec()).collect();
+    assert_eq!(
+        String::from_utf8(wire.clone()).unwrap(),
+        "id: 41\n\nretry: 500\n\nid: 42\ndata: x\n\nid: 43\n\n"
+    );
+    // What the downstream client sees: the same ids, the last one included.
+    let mut items = stream::iter([Ok::<_, std::io::Error>(wire)]).sse_items();
+    let mut ids = Vec::new();
+    while let Some(item) = items.next().await {
+        match item.unwrap() {
+            Item::LastEventId(id) => ids.push(id.to_string()),
+            Item::Message(m) => ids.push(m.last_event_id().to_owned()),
+            _ => {}
+        }
+    }
+    assert_eq!(ids, ["41", "42", "43"]);
+    assert_eq!(items.last_event_id(), "43");
+}

@@ -19,7 +19,8 @@ use tokio::sync::{broadcast, watch};
 /// The match file shipped with the example.
 pub const MATCH_JSON: &str = include_str!("match.json");
 
-/// How long a browser waits before reconnecting, sent as `retry:` on every connection.
+/// How long a browser waits before reconnecting, sent as `retry:` with the first event of
+/// every connection (not as a block of its own, which some clients take for an empty event).
 pub const RETRY: Duration = Duration::from_millis(1000);
 
 #[derive(Deserialize)]
@@ -178,12 +179,28 @@ impl Game {
     }
 
     /// The stream for a client that last saw `after` (`None`: a new client).
+    ///
+    /// Every id gets a well-defined answer: full time's id (the last) is `Over`; an id this
+    /// match never has (past the last) is treated as none, so the client gets the match so
+    /// far; an id not played yet (a server restarted mid-match, a client from its earlier run)
+    /// waits for the events after it. Every stream ends at full time.
     pub fn subscribe(self: &Arc<Self>, after: Option<u64>) -> Subscription {
-        match after {
-            Some(id) => eprintln!("client connected, resuming after event {id}"),
-            None => eprintln!("client connected, from the start"),
-        }
-        let after = after.unwrap_or(0);
+        let last = self.moments.len() as u64;
+        let after = match after {
+            Some(id) if id == last => return Subscription::Over,
+            Some(id) if id > last => {
+                eprintln!("client connected with an id past the match ({id}), from the start");
+                0
+            }
+            Some(id) => {
+                eprintln!("client connected, resuming after event {id}");
+                id
+            }
+            None => {
+                eprintln!("client connected, from the start");
+                0
+            }
+        };
         let (backlog, live, over) = {
             let history = self.history.lock().unwrap();
             let start = usize::try_from(after)
@@ -198,10 +215,6 @@ impl Game {
         if over && backlog.is_empty() {
             return Subscription::Over;
         }
-        let retry = Event::builder()
-            .retry(RETRY)
-            .build()
-            .expect("retry alone is valid");
         let state = Conn {
             game: Arc::clone(self),
             pending: backlog.into(),
@@ -209,12 +222,9 @@ impl Game {
             live,
             cut: self.cut.subscribe(),
             done: false,
+            retry: Some(RETRY),
         };
-        let events = futures_util::stream::unfold(state, Conn::next);
-        Subscription::Stream(Box::pin(futures_util::StreamExt::chain(
-            futures_util::stream::iter([retry]),
-            events,
-        )))
+        Subscription::Stream(Box::pin(futures_util::stream::unfold(state, Conn::next)))
     }
 
     fn history_after(&self, after: u64) -> Vec<Published> {
@@ -233,6 +243,8 @@ struct Conn {
     live: broadcast::Receiver<Published>,
     cut: watch::Receiver<u64>,
     done: bool,
+    /// Sent with the first event.
+    retry: Option<Duration>,
 }
 
 impl Conn {
@@ -249,7 +261,11 @@ impl Conn {
                 if p.id == self.game.moments.len() as u64 {
                     self.done = true; // full time: end the stream after this event
                 }
-                return Some((p.event, self));
+                let event = match self.retry.take() {
+                    Some(retry) => p.event.with_retry(retry),
+                    None => p.event,
+                };
+                return Some((event, self));
             }
             tokio::select! {
                 received = self.live.recv() => match received {
@@ -306,9 +322,14 @@ pub fn match_speed() -> f64 {
         .unwrap_or(30.0)
 }
 
-/// A one-shot, LLM-style stream: the match report, a few words per `data:` chunk in the
-/// shape of a chat-completion delta, ending with `data: [DONE]`.
+/// A one-shot, LLM-style stream: the report of the match so far (no spoilers while it is
+/// live), a few words per `data:` chunk in the shape of a chat-completion delta, ending with
+/// `data: [DONE]`.
 pub fn report(game: &Game) -> impl Stream<Item = Event> + Send {
+    let (played, over) = {
+        let history = game.history.lock().unwrap();
+        (history.events.len(), history.over)
+    };
     let (home, away) = (
         game.info["home"]["name"]
             .as_str()
@@ -321,7 +342,7 @@ pub fn report(game: &Game) -> impl Stream<Item = Event> + Send {
     );
     let mut goals = Vec::new();
     let mut score = [0u32; 2];
-    for m in &game.moments {
+    for m in &game.moments[..played] {
         if m.kind == "goal" {
             let away_goal = m.team.as_deref() == Some("away");
             score[usize::from(away_goal)] += 1;
@@ -329,12 +350,22 @@ pub fn report(game: &Game) -> impl Stream<Item = Event> + Send {
             goals.push(format!("{scorer} {}'", m.minute));
         }
     }
-    let text = format!(
-        "{home} {} - {} {away}. Goals: {}. A final for the ages.",
-        score[0],
-        score[1],
+    let goals = if goals.is_empty() {
+        "none yet".to_owned()
+    } else {
         goals.join(", ")
-    );
+    };
+    let text = match (over, game.moments[..played].last()) {
+        (true, _) => format!(
+            "{home} {} - {} {away}. Goals: {goals}. A final for the ages.",
+            score[0], score[1]
+        ),
+        (false, Some(now)) => format!(
+            "Live, {}': {home} {} - {} {away}. Goals: {goals}.",
+            now.minute, score[0], score[1]
+        ),
+        (false, None) => format!("{home} v {away} has not kicked off yet."),
+    };
     let words: Vec<String> = text.split_inclusive(' ').map(str::to_owned).collect();
     let chunks = words.into_iter().map(|w| {
         Event::builder()

@@ -18,6 +18,8 @@ struct Read {
     messages: Vec<(String, String)>,
     data: Vec<serde_json::Value>,
     retry: Option<Duration>,
+    /// Ids set by blocks that carried no data.
+    id_only: Vec<String>,
     comments: usize,
     /// When each message arrived.
     arrived: Vec<std::time::Instant>,
@@ -59,6 +61,7 @@ async fn read(url: &str, last_event_id: Option<&str>, limit: usize) -> (u16, Rea
             }
             Item::Retry(r) => out.retry = Some(r),
             Item::Comment(_) => out.comments += 1,
+            Item::LastEventId(id) => out.id_only.push(id.to_string()),
             _ => {}
         }
     }
@@ -105,6 +108,32 @@ async fn check_scores_server(name: &str) {
     // A client that has seen full time is told to stop.
     let (status, _) = read(&events, Some("40"), usize::MAX).await;
     assert_eq!(status, 204, "{name}");
+    // Any other id gets a well-defined answer that ends: an id past the match, huge or not a
+    // number is treated as none (the match so far, here all of it), never keep-alives forever.
+    for id in [
+        "41",
+        "18446744073709551615",
+        "99999999999999999999999",
+        "abc",
+        "-1",
+    ] {
+        let (status, got) = read(&events, Some(id), usize::MAX).await;
+        assert_eq!(
+            (status, &got.messages),
+            (200, &all),
+            "{name} with Last-Event-ID {id}"
+        );
+    }
+
+    // The retry hint rides on the first event with data: no block of `retry` alone, which
+    // some clients (httpx-sse) take for an empty event.
+    let wire = reqwest::get(&events).await.unwrap().text().await.unwrap();
+    let blocks: Vec<&str> = wire.split("\n\n").filter(|b| !b.is_empty()).collect();
+    assert!(blocks[0].contains("\nretry: 1000\n"), "{:?}", blocks[0]);
+    assert!(blocks[0].contains("\ndata: "), "{:?}", blocks[0]);
+    assert!(blocks
+        .iter()
+        .all(|b| b.lines().any(|l| l.starts_with("data:"))));
     // The page and the match info are served.
     let page = reqwest::get(format!("{origin}/"))
         .await
@@ -171,6 +200,9 @@ async fn one_match_is_broadcast_live_with_keep_alives() {
 #[tokio::test]
 async fn report_is_a_one_shot_stream_the_client_ends_at_done() {
     let (_server, origin) = Running::server("live_scores", "0", &[("MATCH_SPEED", "0")]);
+    // Once the match is over, the report tells all of it.
+    let (_, all) = read(&format!("{origin}/events"), None, usize::MAX).await;
+    assert_eq!(all.messages.len(), 40);
     let mut client = Running::start("client", &[&format!("{origin}/report"), "--once"], &[]);
     let status = client.wait_exit(Duration::from_secs(60));
     assert!(status.success(), "{:?}", client.stderr_lines());
@@ -191,6 +223,122 @@ async fn report_is_a_one_shot_stream_the_client_ends_at_done() {
         .filter(|l| l.starts_with("connecting"))
         .count();
     assert_eq!(connects, 1);
+}
+
+#[test]
+fn the_match_is_in_order() {
+    // The page shows the timeline in the order events arrive; their minutes must not go back
+    // (half-time in stoppage time is 45+2, not 47 before 46).
+    let file: serde_json::Value = serde_json::from_str(ssekit_examples::game::MATCH_JSON).unwrap();
+    let minutes: Vec<(u64, u64)> = file["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["minute"].as_u64().unwrap(),
+                e["added"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert!(minutes.windows(2).all(|w| w[0] <= w[1]), "{minutes:?}");
+}
+
+#[tokio::test]
+async fn report_of_a_live_match_tells_only_the_match_so_far() {
+    // At real-time pace the match is at its first minutes for a long while.
+    let (_server, origin) = Running::server("live_scores", "0", &[("MATCH_SPEED", "1")]);
+    let (_, kickoff) = read(&format!("{origin}/events"), None, 1).await;
+    assert_eq!(kickoff.messages.len(), 1);
+    let wire = reqwest::get(format!("{origin}/report"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut parser = ssekit::Parser::new();
+    parser.feed(wire);
+    let mut text = String::new();
+    while let Some(m) = parser.next_message() {
+        let m = m.unwrap();
+        if m.data() != "[DONE]" {
+            let delta: serde_json::Value = serde_json::from_str(m.data()).unwrap();
+            text.push_str(delta["choices"][0]["delta"]["content"].as_str().unwrap());
+        }
+    }
+    assert!(
+        text.starts_with("Live, 0': Riverside Rovers 0 - 0 Harbour City."),
+        "{text}"
+    );
+    assert!(
+        !text.contains("Mensah") && !text.contains("final"),
+        "a spoiler: {text}"
+    );
+}
+
+/// An upstream of the test's own on 127.0.0.1 that answers every request with `body` as an
+/// event stream, then closes.
+async fn scripted_upstream(body: Vec<u8>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/events", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let body = body.clone();
+            tokio::spawn(async move {
+                // The request head, bounded; its content does not matter here.
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = socket.write_all(head.as_bytes()).await;
+                let _ = socket.write_all(&body).await;
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn proxy_forwards_id_only_blocks() {
+    // A server tells a new client where the stream stands with an id and no data (as
+    // redis_fanout does); through the proxy the client must get it too, or its first reconnect
+    // carries no Last-Event-ID and misses what was published meanwhile.
+    let mut body = ssekit::Event::builder()
+        .id("7-41")
+        .build()
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    body.extend_from_slice(
+        &ssekit::Event::builder()
+            .id("7-42")
+            .data("{}")
+            .build()
+            .unwrap()
+            .to_bytes(),
+    );
+    body.extend_from_slice(
+        &ssekit::Event::builder()
+            .id("7-43")
+            .build()
+            .unwrap()
+            .to_bytes(),
+    );
+    let upstream = scripted_upstream(body).await;
+    let (_proxy, proxy) = Running::server("proxy", "0", &[("UPSTREAM", &upstream)]);
+    let (status, got) = read(&format!("{proxy}/events"), None, usize::MAX).await;
+    assert_eq!(status, 200);
+    assert_eq!(got.id_only, ["7-41", "7-43"]);
+    assert_eq!(got.messages, [("7-42".to_owned(), "message".to_owned())]);
 }
 
 #[tokio::test]

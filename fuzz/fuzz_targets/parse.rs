@@ -28,6 +28,7 @@ fuzz_target!(|input: &[u8]| {
                 }),
                 Item::Retry(d) => got.push(naive::Out::Retry(d.as_millis() as u64)),
                 Item::Comment(c) => got.push(naive::Out::Comment(c.to_string())),
+                Item::LastEventId(id) => got.push(naive::Out::LastEventId(id.to_string())),
                 _ => unreachable!(),
             }
         }

@@ -23,6 +23,7 @@ pub fn parse_chunks<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> naive::Na
                 }),
                 Item::Retry(d) => out.push(Out::Retry(u64::try_from(d.as_millis()).unwrap())),
                 Item::Comment(c) => out.push(Out::Comment(c.to_string())),
+                Item::LastEventId(id) => out.push(Out::LastEventId(id.to_string())),
                 other => panic!("unexpected item {other:?}"),
             }
         }

@@ -25,7 +25,7 @@ use axum::Router;
 use futures_util::StreamExt;
 use reqwest::header::CONTENT_TYPE;
 use ssekit::reconnect::is_event_stream;
-use ssekit::{EncodeStream, Event, Item, SseStreamExt};
+use ssekit::{EncodeStream, Item, SseStreamExt};
 
 #[derive(Clone)]
 struct Proxy {
@@ -61,23 +61,36 @@ async fn events(State(proxy): State<Proxy>, headers: HeaderMap) -> Response {
             return StatusCode::BAD_GATEWAY.into_response();
         }
     }
-    let events = upstream
-        .bytes_stream()
-        .sse_items()
-        .filter_map(|item| async move {
-            match item {
-                // The message's data, type and id are views of the upstream bytes: no copy.
-                Ok(Item::Message(message)) => Some(Ok(message.into_event())),
-                Ok(Item::Retry(retry)) => {
-                    Some(Ok(Event::builder().retry(retry).build().expect("valid")))
-                }
-                Ok(_) => None,
-                Err(e) => {
-                    eprintln!("upstream failed mid-stream: {e}");
-                    Some(Err(e))
-                }
+    // A `retry:` goes out with the next event rather than as a block of its own, which some
+    // clients turn into an empty event.
+    let mut retry = None;
+    let events = upstream.bytes_stream().sse_items().filter_map(move |item| {
+        let event = match item {
+            Ok(Item::Retry(d)) => {
+                retry = Some(d);
+                None
             }
-        });
+            // Upstream keep-alives: the proxy sends its own.
+            Ok(Item::Comment(_)) => None,
+            // A message (its data, type and id are views of the upstream bytes: no copy) or an
+            // id-only block, which tells the client where the stream stands.
+            Ok(item) => {
+                let event = item.into_event();
+                Some(Ok(match retry.take() {
+                    Some(d) => event.with_retry(d),
+                    None => event,
+                }))
+            }
+            Err(e) => {
+                eprintln!(
+                    "upstream failed mid-stream: {}",
+                    ssekit::error::Report::new(&e)
+                );
+                Some(Err(e))
+            }
+        };
+        std::future::ready(event)
+    });
     EncodeStream::new(events)
         .keep_alive_tokio(proxy.keep_alive)
         .into_response()

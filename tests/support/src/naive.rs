@@ -15,6 +15,8 @@ pub enum Out {
     },
     Retry(u64),
     Comment(String),
+    /// A block set the last event ID (an `id:` line) and dispatched no message.
+    LastEventId(String),
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -53,14 +55,21 @@ pub fn parse(input: &[u8]) -> Naive {
     let mut data = String::new();
     let mut event_type = String::new();
     let mut id_buffer = String::new();
+    let mut id_in_block = false;
     for line in lines {
         if line.is_empty() {
             // Dispatch.
             st.last_event_id = id_buffer.clone();
             if data.is_empty() {
+                // No event fires, but the last event ID changed: reported, so that whoever
+                // reads the stream (a proxy, a reconnecting client) can carry it on.
+                if std::mem::take(&mut id_in_block) {
+                    st.out.push(Out::LastEventId(id_buffer.clone()));
+                }
                 event_type.clear();
                 continue;
             }
+            id_in_block = false;
             if data.ends_with('\n') {
                 data.pop();
             }
@@ -97,7 +106,10 @@ pub fn parse(input: &[u8]) -> Naive {
                 data.push('\n');
             }
             // "If the field value does not contain U+0000 NULL, set the last event ID buffer."
-            "id" if !value.contains('\0') => id_buffer = value.to_string(),
+            "id" if !value.contains('\0') => {
+                id_buffer = value.to_string();
+                id_in_block = true;
+            }
             // "If the field value consists of only ASCII digits, … set the reconnection time."
             "retry" if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => {
                 // Large values saturate (the spec does not bound them).
