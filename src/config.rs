@@ -3,13 +3,18 @@
 /// Limits and options for a [`Parser`](crate::Parser).
 ///
 /// The limits bound how much memory a peer can make the parser hold: a line still waiting for
-/// its end is buffered up to [`max_line_len`](ParserConfig::max_line_len) bytes, the data of
-/// an event up to [`max_event_len`](ParserConfig::max_event_len). Past either, the parser
-/// reports a [`ParseError`](crate::error::ParseError), drops the event, skips to the next blank
-/// line and goes on. Whatever the peer sends, the parser holds at most both limits plus the
-/// chunk it was last given. (Limits count bytes as received; an invalid UTF-8 byte becomes the
-/// three bytes of U+FFFD in the decoded data, so a hostile event can take up to three times
-/// its limit once decoded.)
+/// its end is buffered up to [`max_line_len`](ParserConfig::max_line_len) bytes (one byte more
+/// tells that it is too long), the data of an event up to
+/// [`max_event_len`](ParserConfig::max_event_len). Past either, the parser reports a
+/// [`ParseError`](crate::error::ParseError), drops the event, skips to the next blank line and
+/// goes on. Buffers grow by doubling but never past their limit, so whatever the peer sends,
+/// the parser holds at most `max_line_len + 1 + max_event_len` bytes of its own, plus the
+/// chunks it was given and still points into: the one being parsed (and any fed before it was
+/// used up), and the one the event's first data line is a view of. `tests/memory.rs` measures
+/// the peak with a counting allocator on the worst sequences found, across chunkings. (Limits
+/// count bytes as received; an invalid UTF-8 byte becomes the three bytes of U+FFFD in the
+/// decoded data, so a hostile event can take up to three times its limit once decoded and
+/// handed to you.)
 ///
 /// The defaults are generous: 16 MiB each. Streaming LLM and MCP responses often carry events
 /// of hundreds of KiB, and tool results of several MiB.
@@ -20,11 +25,11 @@
 /// use ssekit::{Parser, ParserConfig};
 ///
 /// let config = ParserConfig::default()
-///     .max_line_len(1 << 20)
-///     .max_event_len(4 << 20)
-///     .comments(true);
+///     .with_max_line_len(1 << 20)
+///     .with_max_event_len(4 << 20)
+///     .with_comments(true);
 /// let parser = Parser::with_config(config);
-/// assert_eq!(parser.config().max_event_len_limit(), 4 << 20);
+/// assert_eq!(parser.config().max_event_len(), 4 << 20);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -43,8 +48,8 @@ impl ParserConfig {
     ///
     /// ```
     /// let c = ssekit::ParserConfig::new();
-    /// assert_eq!(c.max_line_len_limit(), 16 << 20);
-    /// assert!(!c.reports_comments());
+    /// assert_eq!(c.max_line_len(), 16 << 20);
+    /// assert!(!c.comments());
     /// ```
     #[must_use]
     pub const fn new() -> ParserConfig {
@@ -58,11 +63,11 @@ impl ParserConfig {
     /// Sets the longest line accepted, in bytes without the line ending.
     ///
     /// ```
-    /// let c = ssekit::ParserConfig::new().max_line_len(1024);
-    /// assert_eq!(c.max_line_len_limit(), 1024);
+    /// let c = ssekit::ParserConfig::new().with_max_line_len(1024);
+    /// assert_eq!(c.max_line_len(), 1024);
     /// ```
     #[must_use]
-    pub const fn max_line_len(mut self, bytes: usize) -> ParserConfig {
+    pub const fn with_max_line_len(mut self, bytes: usize) -> ParserConfig {
         self.max_line_len = bytes;
         self
     }
@@ -71,11 +76,11 @@ impl ParserConfig {
     /// included).
     ///
     /// ```
-    /// let c = ssekit::ParserConfig::new().max_event_len(1 << 20);
-    /// assert_eq!(c.max_event_len_limit(), 1 << 20);
+    /// let c = ssekit::ParserConfig::new().with_max_event_len(1 << 20);
+    /// assert_eq!(c.max_event_len(), 1 << 20);
     /// ```
     #[must_use]
-    pub const fn max_event_len(mut self, bytes: usize) -> ParserConfig {
+    pub const fn with_max_event_len(mut self, bytes: usize) -> ParserConfig {
         self.max_event_len = bytes;
         self
     }
@@ -84,11 +89,11 @@ impl ParserConfig {
     /// (off by default; clients use them as heartbeats).
     ///
     /// ```
-    /// let c = ssekit::ParserConfig::new().comments(true);
-    /// assert!(c.reports_comments());
+    /// let c = ssekit::ParserConfig::new().with_comments(true);
+    /// assert!(c.comments());
     /// ```
     #[must_use]
-    pub const fn comments(mut self, report: bool) -> ParserConfig {
+    pub const fn with_comments(mut self, report: bool) -> ParserConfig {
         self.comments = report;
         self
     }
@@ -96,30 +101,30 @@ impl ParserConfig {
     /// The line limit in force.
     ///
     /// ```
-    /// assert_eq!(ssekit::ParserConfig::new().max_line_len_limit(), ssekit::config::DEFAULT_LIMIT);
+    /// assert_eq!(ssekit::ParserConfig::new().max_line_len(), ssekit::config::DEFAULT_LIMIT);
     /// ```
     #[must_use]
-    pub const fn max_line_len_limit(&self) -> usize {
+    pub const fn max_line_len(&self) -> usize {
         self.max_line_len
     }
 
     /// The event limit in force.
     ///
     /// ```
-    /// assert_eq!(ssekit::ParserConfig::new().max_event_len_limit(), ssekit::config::DEFAULT_LIMIT);
+    /// assert_eq!(ssekit::ParserConfig::new().max_event_len(), ssekit::config::DEFAULT_LIMIT);
     /// ```
     #[must_use]
-    pub const fn max_event_len_limit(&self) -> usize {
+    pub const fn max_event_len(&self) -> usize {
         self.max_event_len
     }
 
     /// Whether comments are reported.
     ///
     /// ```
-    /// assert!(!ssekit::ParserConfig::default().reports_comments());
+    /// assert!(!ssekit::ParserConfig::default().comments());
     /// ```
     #[must_use]
-    pub const fn reports_comments(&self) -> bool {
+    pub const fn comments(&self) -> bool {
         self.comments
     }
 }

@@ -226,7 +226,7 @@ impl core::error::Error for JsonError {
 /// ```
 /// use ssekit::{Parser, ParserConfig, error::ParseError};
 ///
-/// let mut p = Parser::with_config(ParserConfig::default().max_line_len(8));
+/// let mut p = Parser::with_config(ParserConfig::default().with_max_line_len(8));
 /// p.feed(bytes::Bytes::from_static(b"data: far too long\n\ndata: ok\n\n"));
 /// assert_eq!(p.next().unwrap().unwrap_err(), ParseError::LineTooLong { limit: 8 });
 /// assert_eq!(p.next().unwrap().unwrap().into_message().unwrap().data(), "ok");

@@ -192,7 +192,7 @@ impl core::fmt::Debug for MessageEvent {
 /// ```
 /// use ssekit::{Item, Parser, ParserConfig};
 ///
-/// let mut p = Parser::with_config(ParserConfig::new().comments(true));
+/// let mut p = Parser::with_config(ParserConfig::new().with_comments(true));
 /// p.feed(bytes::Bytes::from_static(b": hi\nretry: 500\ndata: x\n\n"));
 /// assert!(matches!(p.next(), Some(Ok(Item::Comment(c))) if c == "hi"));
 /// assert!(matches!(p.next(), Some(Ok(Item::Retry(d))) if d.as_millis() == 500));

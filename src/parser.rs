@@ -10,7 +10,8 @@ use crate::field::{EventId, EventType};
 use crate::message::{Item, MessageEvent};
 use crate::text::{word, Text, HIGH};
 use alloc::collections::VecDeque;
-use bytes::{BufMut, Bytes, BytesMut};
+use alloc::vec::Vec;
+use bytes::{Bytes, BytesMut};
 use core::fmt;
 use core::mem;
 use core::time::Duration;
@@ -102,8 +103,8 @@ pub struct Parser {
     pos: usize,
     /// Chunks fed before the current one was used up.
     queued: VecDeque<Bytes>,
-    /// The start of a line that began in an earlier chunk.
-    line: BytesMut,
+    /// The start of a line that began in an earlier chunk; never grown past the line limit.
+    line: Vec<u8>,
     /// In discard mode: whether the current line has bytes already.
     partial: bool,
     /// The last line ended with a CR at the end of a chunk: skip an LF that comes next.
@@ -113,7 +114,8 @@ pub struct Parser {
     eof: bool,
     // The event being read.
     data: Data,
-    data_buf: BytesMut,
+    /// The data of a multi-line event; never grown past the event limit.
+    data_buf: Vec<u8>,
     data_len: usize,
     event_type: Option<EventType>,
     id_buf: EventId,
@@ -155,8 +157,8 @@ impl Parser {
     /// A parser with the given limits and options.
     ///
     /// ```
-    /// let parser = ssekit::Parser::with_config(ssekit::ParserConfig::new().max_line_len(4096));
-    /// assert_eq!(parser.config().max_line_len_limit(), 4096);
+    /// let parser = ssekit::Parser::with_config(ssekit::ParserConfig::new().with_max_line_len(4096));
+    /// assert_eq!(parser.config().max_line_len(), 4096);
     /// ```
     #[must_use]
     pub fn with_config(config: ParserConfig) -> Parser {
@@ -165,14 +167,14 @@ impl Parser {
             chunk: Bytes::new(),
             pos: 0,
             queued: VecDeque::new(),
-            line: BytesMut::new(),
+            line: Vec::new(),
             partial: false,
             skip_lf: false,
             bom: 0,
             discard: Discard::No,
             eof: false,
             data: Data::Empty,
-            data_buf: BytesMut::new(),
+            data_buf: Vec::new(),
             data_len: 0,
             event_type: None,
             id_buf: EventId::EMPTY,
@@ -185,7 +187,7 @@ impl Parser {
     /// The configuration in force.
     ///
     /// ```
-    /// assert!(!ssekit::Parser::new().config().reports_comments());
+    /// assert!(!ssekit::Parser::new().config().comments());
     /// ```
     #[must_use]
     pub fn config(&self) -> &ParserConfig {
@@ -304,7 +306,7 @@ impl Parser {
                 && self.line.len() + chunk.len() <= self.config.max_line_len
                 && !has_line_end(&chunk)
             {
-                self.line.extend_from_slice(&chunk);
+                extend_capped(&mut self.line, &chunk, self.config.max_line_len);
                 return;
             }
             self.chunk = chunk;
@@ -480,7 +482,11 @@ impl Parser {
                 let room = self.config.max_line_len.saturating_sub(self.line.len());
                 // Copy at most one byte past the limit: enough to know it was exceeded.
                 let take = rest.len().min(room.saturating_add(1));
-                self.line.extend_from_slice(&rest[..take]);
+                extend_capped(
+                    &mut self.line,
+                    &rest[..take],
+                    self.config.max_line_len.saturating_add(1),
+                );
             }
             Discard::Line | Discard::Event => self.partial = true,
         }
@@ -489,7 +495,8 @@ impl Parser {
     /// Reports an unfinished line that is already over the limit, and starts skipping it.
     fn carry_overflow(&mut self) -> Option<ParseError> {
         if self.discard == Discard::No && self.line.len() > self.config.max_line_len {
-            self.line.clear();
+            // Let go of the buffer: it may be as large as the limit.
+            self.line = Vec::new();
             self.discard = Discard::Line;
             self.partial = true;
             self.drop_event();
@@ -517,14 +524,14 @@ impl Parser {
     /// A line that started in an earlier chunk ends with `tail`.
     fn joined_line_complete(&mut self, tail: &[u8]) -> Option<Result<Item, ParseError>> {
         if self.line.len() + tail.len() > self.config.max_line_len {
-            self.line.clear();
+            self.line = Vec::new();
             return Some(Err(self.line_too_long()));
         }
-        self.line.extend_from_slice(tail);
+        extend_capped(&mut self.line, tail, self.config.max_line_len);
         if self.line.len() > INLINE_DATA_LINE && self.line.starts_with(b"data:") {
             // A long data line: its value must be owned anyway, so hand over the joined
             // buffer itself instead of copying it once more.
-            let line = self.line.split().freeze();
+            let line = Bytes::from(mem::take(&mut self.line));
             return self.line_complete(&line, Some(&line));
         }
         let line = mem::take(&mut self.line);
@@ -545,7 +552,7 @@ impl Parser {
     /// Forgets the data and type of the event in progress.
     fn drop_event(&mut self) {
         self.data = Data::Empty;
-        self.data_buf.clear();
+        self.data_buf = Vec::new();
         self.data_len = 0;
     }
 
@@ -633,19 +640,20 @@ impl Parser {
             });
         }
         self.data_len += add;
-        match &self.data {
+        let limit = self.config.max_event_len;
+        match mem::replace(&mut self.data, Data::Many) {
             Data::Empty => self.data = Data::One(text(value, src)),
             Data::One(first) => {
-                self.data_buf.clear();
-                self.data_buf.reserve(first.len() + 1 + value.len());
-                self.data_buf.extend_from_slice(first.as_bytes());
-                self.data_buf.put_u8(b'\n');
-                self.data_buf.extend_from_slice(value);
-                self.data = Data::Many;
+                // The first line's own buffer becomes the event's when nothing else holds it
+                // (a line joined from several chunks), so the first line is never held twice.
+                let mut buf = Vec::from(first.into_bytes());
+                extend_capped(&mut buf, b"\n", limit);
+                extend_capped(&mut buf, value, limit);
+                self.data_buf = buf;
             }
             Data::Many => {
-                self.data_buf.put_u8(b'\n');
-                self.data_buf.extend_from_slice(value);
+                extend_capped(&mut self.data_buf, b"\n", limit);
+                extend_capped(&mut self.data_buf, value, limit);
             }
         }
         None
@@ -665,7 +673,7 @@ impl Parser {
                 return id_in_block.then(|| Item::LastEventId(self.last_id.clone()));
             }
             Data::One(t) => t,
-            Data::Many => Text::from_utf8_lossy(self.data_buf.split().freeze()),
+            Data::Many => Text::from_utf8_lossy(Bytes::from(mem::take(&mut self.data_buf))),
         };
         Some(Item::Message(MessageEvent {
             data,
@@ -738,6 +746,20 @@ fn find_line_end(hay: &[u8]) -> Option<usize> {
     }
     // Small reads: a plain loop beats the set-up of a vector search.
     hay.iter().position(|&b| b == b'\n' || b == b'\r')
+}
+
+/// Appends `bytes` to `buf`, growing it by doubling but never past `cap` bytes of capacity
+/// (unless it must hold more), so that a buffer near its limit does not double past it.
+#[inline]
+fn extend_capped(buf: &mut Vec<u8>, bytes: &[u8], cap: usize) {
+    let need = buf.len() + bytes.len();
+    if need > buf.capacity() {
+        let target = need
+            .max(buf.capacity().saturating_mul(2))
+            .min(cap.max(need));
+        buf.reserve_exact(target - buf.len());
+    }
+    buf.extend_from_slice(bytes);
 }
 
 #[inline]
@@ -878,7 +900,7 @@ mod tests {
 
     #[test]
     fn carry_is_bounded_while_skipping() {
-        let mut p = Parser::with_config(ParserConfig::new().max_line_len(10));
+        let mut p = Parser::with_config(ParserConfig::new().with_max_line_len(10));
         p.feed(Bytes::from_static(b"data: 0123456789"));
         assert_eq!(p.next(), Some(Err(ParseError::LineTooLong { limit: 10 })));
         for _ in 0..100 {

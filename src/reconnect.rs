@@ -116,7 +116,7 @@ impl Instant for tokio::time::Instant {
 ///
 /// ```
 /// use ssekit::reconnect::{Action, Reconnect, ReconnectConfig, Stop};
-/// let mut policy = Reconnect::new(ReconnectConfig::new().one_shot(true));
+/// let mut policy = Reconnect::new(ReconnectConfig::new().with_one_shot(true));
 /// let t = core::time::Duration::ZERO;
 /// assert_eq!(policy.on_open(t, 200, Some(b"text/event-stream")), Action::Read);
 /// assert_eq!(policy.on_end(t), Action::Stop(Stop::Finished));
@@ -187,11 +187,11 @@ impl std::error::Error for Stop {}
 /// use core::time::Duration;
 /// use ssekit::reconnect::ReconnectConfig;
 /// let config = ReconnectConfig::new()
-///     .initial_retry(Duration::from_secs(1))
-///     .max_delay(Duration::from_secs(20))
-///     .max_attempts(Some(10))
-///     .idle_timeout(Some(Duration::from_secs(45)));
-/// assert_eq!(config.get_max_attempts(), Some(10));
+///     .with_initial_retry(Duration::from_secs(1))
+///     .with_max_delay(Duration::from_secs(20))
+///     .with_max_attempts(Some(10))
+///     .with_idle_timeout(Some(Duration::from_secs(45)));
+/// assert_eq!(config.max_attempts(), Some(10));
 /// ```
 #[derive(Debug, Clone)]
 pub struct ReconnectConfig {
@@ -228,7 +228,7 @@ impl ReconnectConfig {
     ///
     /// ```
     /// let c = ssekit::reconnect::ReconnectConfig::new();
-    /// assert_eq!(c.get_initial_retry().as_secs(), 3);
+    /// assert_eq!(c.initial_retry().as_secs(), 3);
     /// ```
     #[must_use]
     pub fn new() -> ReconnectConfig {
@@ -240,11 +240,11 @@ impl ReconnectConfig {
     ///
     /// ```
     /// # use core::time::Duration;
-    /// let c = ssekit::reconnect::ReconnectConfig::new().initial_retry(Duration::from_millis(500));
-    /// assert_eq!(c.get_initial_retry(), Duration::from_millis(500));
+    /// let c = ssekit::reconnect::ReconnectConfig::new().with_initial_retry(Duration::from_millis(500));
+    /// assert_eq!(c.initial_retry(), Duration::from_millis(500));
     /// ```
     #[must_use]
-    pub fn initial_retry(mut self, retry: Duration) -> ReconnectConfig {
+    pub fn with_initial_retry(mut self, retry: Duration) -> ReconnectConfig {
         self.initial_retry = retry;
         self
     }
@@ -252,10 +252,10 @@ impl ReconnectConfig {
     /// The reconnection time in use until the server sends `retry:`.
     ///
     /// ```
-    /// assert_eq!(ssekit::reconnect::ReconnectConfig::new().get_initial_retry().as_secs(), 3);
+    /// assert_eq!(ssekit::reconnect::ReconnectConfig::new().initial_retry().as_secs(), 3);
     /// ```
     #[must_use]
-    pub fn get_initial_retry(&self) -> Duration {
+    pub fn initial_retry(&self) -> Duration {
         self.initial_retry
     }
 
@@ -264,11 +264,11 @@ impl ReconnectConfig {
     ///
     /// ```
     /// # use core::time::Duration;
-    /// let c = ssekit::reconnect::ReconnectConfig::new().max_delay(Duration::from_secs(10));
+    /// let c = ssekit::reconnect::ReconnectConfig::new().with_max_delay(Duration::from_secs(10));
     /// # let _ = c;
     /// ```
     #[must_use]
-    pub fn max_delay(mut self, max: Duration) -> ReconnectConfig {
+    pub fn with_max_delay(mut self, max: Duration) -> ReconnectConfig {
         self.max_delay = max;
         self
     }
@@ -277,11 +277,11 @@ impl ReconnectConfig {
     /// value in `d ..= d + d * percent / 100`. `0` turns jitter off. Default: 50.
     ///
     /// ```
-    /// let c = ssekit::reconnect::ReconnectConfig::new().jitter_percent(0);
+    /// let c = ssekit::reconnect::ReconnectConfig::new().with_jitter_percent(0);
     /// # let _ = c;
     /// ```
     #[must_use]
-    pub fn jitter_percent(mut self, percent: u32) -> ReconnectConfig {
+    pub fn with_jitter_percent(mut self, percent: u32) -> ReconnectConfig {
         self.jitter_percent = percent;
         self
     }
@@ -291,11 +291,11 @@ impl ReconnectConfig {
     /// forever; `Some(0)` never reconnects.
     ///
     /// ```
-    /// let c = ssekit::reconnect::ReconnectConfig::new().max_attempts(Some(5));
-    /// assert_eq!(c.get_max_attempts(), Some(5));
+    /// let c = ssekit::reconnect::ReconnectConfig::new().with_max_attempts(Some(5));
+    /// assert_eq!(c.max_attempts(), Some(5));
     /// ```
     #[must_use]
-    pub fn max_attempts(mut self, max: Option<u32>) -> ReconnectConfig {
+    pub fn with_max_attempts(mut self, max: Option<u32>) -> ReconnectConfig {
         self.max_attempts = max;
         self
     }
@@ -303,10 +303,10 @@ impl ReconnectConfig {
     /// The attempt limit.
     ///
     /// ```
-    /// assert_eq!(ssekit::reconnect::ReconnectConfig::new().get_max_attempts(), None);
+    /// assert_eq!(ssekit::reconnect::ReconnectConfig::new().max_attempts(), None);
     /// ```
     #[must_use]
-    pub fn get_max_attempts(&self) -> Option<u32> {
+    pub fn max_attempts(&self) -> Option<u32> {
         self.max_attempts
     }
 
@@ -315,11 +315,11 @@ impl ReconnectConfig {
     ///
     /// ```
     /// # use core::time::Duration;
-    /// let c = ssekit::reconnect::ReconnectConfig::new().healthy_after(Duration::from_secs(30));
+    /// let c = ssekit::reconnect::ReconnectConfig::new().with_healthy_after(Duration::from_secs(30));
     /// # let _ = c;
     /// ```
     #[must_use]
-    pub fn healthy_after(mut self, after: Duration) -> ReconnectConfig {
+    pub fn with_healthy_after(mut self, after: Duration) -> ReconnectConfig {
         self.healthy_after = after;
         self
     }
@@ -330,11 +330,11 @@ impl ReconnectConfig {
     /// [`max_attempts`](Self::max_attempts) to `Some(0)` to stop on them instead.
     ///
     /// ```
-    /// let c = ssekit::reconnect::ReconnectConfig::new().one_shot(true);
+    /// let c = ssekit::reconnect::ReconnectConfig::new().with_one_shot(true);
     /// # let _ = c;
     /// ```
     #[must_use]
-    pub fn one_shot(mut self, one_shot: bool) -> ReconnectConfig {
+    pub fn with_one_shot(mut self, one_shot: bool) -> ReconnectConfig {
         self.one_shot = one_shot;
         self
     }
@@ -345,11 +345,11 @@ impl ReconnectConfig {
     ///
     /// ```
     /// # use core::time::Duration;
-    /// let c = ssekit::reconnect::ReconnectConfig::new().idle_timeout(Some(Duration::from_secs(45)));
+    /// let c = ssekit::reconnect::ReconnectConfig::new().with_idle_timeout(Some(Duration::from_secs(45)));
     /// # let _ = c;
     /// ```
     #[must_use]
-    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> ReconnectConfig {
+    pub fn with_idle_timeout(mut self, timeout: Option<Duration>) -> ReconnectConfig {
         self.idle_timeout = timeout;
         self
     }
@@ -358,11 +358,11 @@ impl ReconnectConfig {
     /// Default: off, as the standard (and every browser) stops on them.
     ///
     /// ```
-    /// let c = ssekit::reconnect::ReconnectConfig::new().reconnect_on_server_error(true);
+    /// let c = ssekit::reconnect::ReconnectConfig::new().with_reconnect_on_server_error(true);
     /// # let _ = c;
     /// ```
     #[must_use]
-    pub fn reconnect_on_server_error(mut self, on: bool) -> ReconnectConfig {
+    pub fn with_reconnect_on_server_error(mut self, on: bool) -> ReconnectConfig {
         self.reconnect_on_server_error = on;
         self
     }
@@ -372,13 +372,83 @@ impl ReconnectConfig {
     /// step; a fixed seed makes the delays reproducible in tests.
     ///
     /// ```
-    /// let c = ssekit::reconnect::ReconnectConfig::new().seed(7);
+    /// let c = ssekit::reconnect::ReconnectConfig::new().with_seed(7);
     /// # let _ = c;
     /// ```
     #[must_use]
-    pub fn seed(mut self, seed: u64) -> ReconnectConfig {
+    pub fn with_seed(mut self, seed: u64) -> ReconnectConfig {
         self.seed = Some(seed);
         self
+    }
+
+    /// The cap on the backoff.
+    ///
+    /// ```
+    /// assert_eq!(ssekit::reconnect::ReconnectConfig::new().max_delay().as_secs(), 30);
+    /// ```
+    #[must_use]
+    pub fn max_delay(&self) -> Duration {
+        self.max_delay
+    }
+
+    /// The jitter, in percent of the backoff delay.
+    ///
+    /// ```
+    /// assert_eq!(ssekit::reconnect::ReconnectConfig::new().jitter_percent(), 50);
+    /// ```
+    #[must_use]
+    pub fn jitter_percent(&self) -> u32 {
+        self.jitter_percent
+    }
+
+    /// How long a connection must stay open to count as healthy.
+    ///
+    /// ```
+    /// assert_eq!(ssekit::reconnect::ReconnectConfig::new().healthy_after().as_secs(), 5);
+    /// ```
+    #[must_use]
+    pub fn healthy_after(&self) -> Duration {
+        self.healthy_after
+    }
+
+    /// Whether a normal end of stream is the end.
+    ///
+    /// ```
+    /// assert!(!ssekit::reconnect::ReconnectConfig::new().one_shot());
+    /// ```
+    #[must_use]
+    pub fn one_shot(&self) -> bool {
+        self.one_shot
+    }
+
+    /// The idle timeout, if any.
+    ///
+    /// ```
+    /// assert_eq!(ssekit::reconnect::ReconnectConfig::new().idle_timeout(), None);
+    /// ```
+    #[must_use]
+    pub fn idle_timeout(&self) -> Option<Duration> {
+        self.idle_timeout
+    }
+
+    /// Whether `5xx`, `429` and `408` answers are retried.
+    ///
+    /// ```
+    /// assert!(!ssekit::reconnect::ReconnectConfig::new().reconnect_on_server_error());
+    /// ```
+    #[must_use]
+    pub fn reconnect_on_server_error(&self) -> bool {
+        self.reconnect_on_server_error
+    }
+
+    /// The jitter seed, if one was set.
+    ///
+    /// ```
+    /// assert_eq!(ssekit::reconnect::ReconnectConfig::new().with_seed(7).seed(), Some(7));
+    /// ```
+    #[must_use]
+    pub fn seed(&self) -> Option<u64> {
+        self.seed
     }
 }
 
@@ -402,7 +472,7 @@ enum Phase<I> {
 /// use core::time::Duration;
 /// use ssekit::reconnect::{Action, Reconnect, ReconnectConfig};
 ///
-/// let config = ReconnectConfig::new().jitter_percent(0).initial_retry(Duration::from_secs(1));
+/// let config = ReconnectConfig::new().with_jitter_percent(0).with_initial_retry(Duration::from_secs(1));
 /// let mut policy = Reconnect::new(config);
 /// let t = Duration::ZERO;
 /// // The server is down: each refused connection waits twice as long.
@@ -711,7 +781,7 @@ impl<I: Instant> Reconnect<I> {
     /// ```
     /// use core::time::Duration;
     /// use ssekit::reconnect::{Reconnect, ReconnectConfig};
-    /// let config = ReconnectConfig::new().idle_timeout(Some(Duration::from_secs(10)));
+    /// let config = ReconnectConfig::new().with_idle_timeout(Some(Duration::from_secs(10)));
     /// let mut policy = Reconnect::new(config);
     /// let _ = policy.on_open(Duration::ZERO, 200, Some(b"text/event-stream"));
     /// policy.on_activity(Duration::from_secs(4));
@@ -746,7 +816,7 @@ impl<I: Instant> Reconnect<I> {
     /// ```
     /// use core::time::Duration;
     /// use ssekit::reconnect::{Action, Reconnect, ReconnectConfig};
-    /// let config = ReconnectConfig::new().idle_timeout(Some(Duration::from_secs(10)));
+    /// let config = ReconnectConfig::new().with_idle_timeout(Some(Duration::from_secs(10)));
     /// let mut policy = Reconnect::new(config);
     /// let _ = policy.on_open(Duration::ZERO, 200, Some(b"text/event-stream"));
     /// assert_eq!(policy.on_tick(Duration::from_secs(9)), None);
@@ -781,7 +851,7 @@ impl<I: Instant> Reconnect<I> {
     /// ```
     /// use ssekit::reconnect::{Action, Reconnect, ReconnectConfig, Stop};
     /// let t = core::time::Duration::ZERO;
-    /// let mut policy = Reconnect::new(ReconnectConfig::new().max_attempts(Some(1)));
+    /// let mut policy = Reconnect::new(ReconnectConfig::new().with_max_attempts(Some(1)));
     /// assert!(matches!(policy.on_error(t), Action::Reconnect { .. }));
     /// assert_eq!(policy.on_error(t), Action::Stop(Stop::GaveUp { failures: 2 }));
     /// ```
@@ -1045,7 +1115,7 @@ mod tests {
     }
 
     fn policy(config: ReconnectConfig) -> Reconnect<T> {
-        Reconnect::new(config.jitter_percent(0).initial_retry(secs(1)))
+        Reconnect::new(config.with_jitter_percent(0).with_initial_retry(secs(1)))
     }
 
     fn delay(action: Action) -> Duration {
@@ -1101,12 +1171,12 @@ mod tests {
     #[test]
     fn server_errors_retry_when_asked() {
         for status in [408, 429, 500, 502, 503, 599] {
-            let mut p = policy(ReconnectConfig::new().reconnect_on_server_error(true));
+            let mut p = policy(ReconnectConfig::new().with_reconnect_on_server_error(true));
             assert_eq!(delay(p.on_open(secs(0), status, None)), secs(1), "{status}");
             assert_eq!(delay(p.on_open(secs(1), status, None)), secs(2), "{status}");
             assert_eq!(p.on_open(secs(3), 200, SSE), Action::Read);
         }
-        let mut p = policy(ReconnectConfig::new().reconnect_on_server_error(true));
+        let mut p = policy(ReconnectConfig::new().with_reconnect_on_server_error(true));
         assert_eq!(
             p.on_open(secs(0), 404, None),
             Action::Stop(Stop::Status(404))
@@ -1164,7 +1234,7 @@ mod tests {
 
     #[test]
     fn backoff_doubles_caps_and_respects_a_larger_retry() {
-        let mut p = policy(ReconnectConfig::new().max_delay(secs(10)));
+        let mut p = policy(ReconnectConfig::new().with_max_delay(secs(10)));
         let got: Vec<u64> = (0..7)
             .map(|_| delay(p.on_error(secs(0))).as_secs())
             .collect();
@@ -1173,7 +1243,7 @@ mod tests {
         p.on_retry(secs(60));
         assert_eq!(delay(p.on_error(secs(0))), secs(60));
         // A huge number of failures neither overflows nor panics.
-        let mut p = policy(ReconnectConfig::new().max_delay(Duration::MAX));
+        let mut p = policy(ReconnectConfig::new().with_max_delay(Duration::MAX));
         for _ in 0..100 {
             let _ = p.on_error(secs(0));
         }
@@ -1183,7 +1253,7 @@ mod tests {
     #[test]
     fn healthy_connection_resets_the_backoff() {
         // Healthy by time.
-        let mut p = policy(ReconnectConfig::new().healthy_after(secs(5)));
+        let mut p = policy(ReconnectConfig::new().with_healthy_after(secs(5)));
         for _ in 0..3 {
             let _ = p.on_error(secs(0));
         }
@@ -1206,7 +1276,7 @@ mod tests {
 
     #[test]
     fn max_attempts_counts_consecutive_failures() {
-        let mut p = policy(ReconnectConfig::new().max_attempts(Some(2)));
+        let mut p = policy(ReconnectConfig::new().with_max_attempts(Some(2)));
         let _ = delay(p.on_error(secs(0)));
         let _ = delay(p.on_error(secs(0)));
         assert_eq!(
@@ -1215,14 +1285,14 @@ mod tests {
         );
         assert_eq!(p.stopped(), Some(Stop::GaveUp { failures: 3 }));
 
-        let mut p = policy(ReconnectConfig::new().max_attempts(Some(0)));
+        let mut p = policy(ReconnectConfig::new().with_max_attempts(Some(0)));
         assert_eq!(
             p.on_error(secs(0)),
             Action::Stop(Stop::GaveUp { failures: 1 })
         );
 
         // A healthy connection in between starts the count again.
-        let mut p = policy(ReconnectConfig::new().max_attempts(Some(2)));
+        let mut p = policy(ReconnectConfig::new().with_max_attempts(Some(2)));
         let _ = delay(p.on_error(secs(0)));
         let _ = p.on_open(secs(0), 200, SSE);
         p.on_message(secs(0), &msg("1"));
@@ -1236,7 +1306,7 @@ mod tests {
 
     #[test]
     fn one_shot_ends_without_reconnecting_but_errors_still_retry() {
-        let mut p = policy(ReconnectConfig::new().one_shot(true));
+        let mut p = policy(ReconnectConfig::new().with_one_shot(true));
         let _ = p.on_open(secs(0), 200, SSE);
         p.on_message(secs(0), &msg("1"));
         assert_eq!(delay(p.on_error(secs(1))), secs(1));
@@ -1247,7 +1317,7 @@ mod tests {
 
     #[test]
     fn idle_timeout_declares_a_silent_connection_dead() {
-        let mut p = policy(ReconnectConfig::new().idle_timeout(Some(secs(10))));
+        let mut p = policy(ReconnectConfig::new().with_idle_timeout(Some(secs(10))));
         assert_eq!(p.deadline(), None);
         assert_eq!(p.on_tick(secs(100)), None, "no connection, no timeout");
         let _ = p.on_open(secs(0), 200, SSE);
@@ -1310,11 +1380,11 @@ mod tests {
     #[test]
     fn jitter_stays_in_range_and_differs_between_clients() {
         let config = ReconnectConfig::new()
-            .initial_retry(secs(1))
-            .jitter_percent(50);
+            .with_initial_retry(secs(1))
+            .with_jitter_percent(50);
         let mut seen = Vec::new();
         for seed in 0..64 {
-            let mut p: Reconnect<T> = Reconnect::new(config.clone().seed(seed));
+            let mut p: Reconnect<T> = Reconnect::new(config.clone().with_seed(seed));
             let d = delay(p.on_error(secs(0)));
             assert!(d >= secs(1) && d <= Duration::from_millis(1500), "{d:?}");
             seen.push(d);
@@ -1324,10 +1394,10 @@ mod tests {
         assert!(seen.len() > 32, "jitter barely varies: {seen:?}");
         // Same seed, same delays.
         let a: Vec<_> = {
-            let mut p: Reconnect<T> = Reconnect::new(config.clone().seed(3));
+            let mut p: Reconnect<T> = Reconnect::new(config.clone().with_seed(3));
             (0..5).map(|_| delay(p.on_error(secs(0)))).collect()
         };
-        let mut p: Reconnect<T> = Reconnect::new(config.clone().seed(3));
+        let mut p: Reconnect<T> = Reconnect::new(config.clone().with_seed(3));
         let b: Vec<_> = (0..5).map(|_| delay(p.on_error(secs(0)))).collect();
         assert_eq!(a, b);
         // Unseeded clients get different seeds.

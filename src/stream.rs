@@ -564,7 +564,7 @@ macro_rules! parse_stream_common {
             /// use ssekit::{EventStream, ParserConfig};
             /// let s = EventStream::with_config(
             ///     futures_util::stream::empty::<Result<Vec<u8>, std::io::Error>>(),
-            ///     ParserConfig::new().max_event_len(1 << 20),
+            ///     ParserConfig::new().with_max_event_len(1 << 20),
             /// );
             /// # drop(s);
             /// ```
@@ -760,7 +760,7 @@ pin_project! {
     ///
     /// # futures_executor::block_on(async {
     /// let body = stream::iter([Ok::<_, ()>(": ping\nretry: 1000\n\n")]);
-    /// let items: Vec<_> = ItemStream::with_config(body, ParserConfig::new().comments(true))
+    /// let items: Vec<_> = ItemStream::with_config(body, ParserConfig::new().with_comments(true))
     ///     .collect()
     ///     .await;
     /// assert!(matches!(&items[0], Ok(Item::Comment(c)) if c == "ping"));

@@ -53,13 +53,13 @@ proptest! {
         seed in any::<u64>(),
     ) {
         let config = ReconnectConfig::new()
-            .jitter_percent(jitter)
-            .max_delay(Duration::from_millis(cap_ms))
-            .max_attempts(max_attempts)
-            .one_shot(one_shot)
-            .reconnect_on_server_error(server_errors)
-            .idle_timeout(idle.map(Duration::from_millis))
-            .seed(seed);
+            .with_jitter_percent(jitter)
+            .with_max_delay(Duration::from_millis(cap_ms))
+            .with_max_attempts(max_attempts)
+            .with_one_shot(one_shot)
+            .with_reconnect_on_server_error(server_errors)
+            .with_idle_timeout(idle.map(Duration::from_millis))
+            .with_seed(seed);
         let mut policy: Reconnect<Duration> = Reconnect::new(config);
         let mut now = Duration::ZERO;
         let mut stopped = None;

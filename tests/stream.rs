@@ -227,7 +227,7 @@ async fn parse_stream_exposes_reconnection_state() {
 #[tokio::test]
 async fn item_stream_reports_everything() {
     let body = stream::iter([Ok::<_, ()>(": hb\nretry: 5\ndata: x\n\n")]);
-    let items: Vec<_> = ItemStream::with_config(body, ParserConfig::new().comments(true))
+    let items: Vec<_> = ItemStream::with_config(body, ParserConfig::new().with_comments(true))
         .map(Result::unwrap)
         .collect()
         .await;
@@ -239,7 +239,9 @@ async fn item_stream_reports_everything() {
 
 #[tokio::test]
 async fn limits_hold_against_a_peer_that_never_ends_a_line() {
-    let config = ParserConfig::new().max_line_len(1024).max_event_len(4096);
+    let config = ParserConfig::new()
+        .with_max_line_len(1024)
+        .with_max_event_len(4096);
     // 10 MiB with no line end, in 1 KiB chunks, then a good event.
     let flood =
         stream::iter((0..10 * 1024).map(|_| Ok::<_, ()>(Bytes::from_static(&[b'a'; 1024]))));
@@ -256,7 +258,9 @@ async fn limits_hold_against_a_peer_that_never_ends_a_line() {
 
 #[tokio::test]
 async fn limits_hold_against_an_endless_event() {
-    let config = ParserConfig::new().max_line_len(1024).max_event_len(4096);
+    let config = ParserConfig::new()
+        .with_max_line_len(1024)
+        .with_max_event_len(4096);
     let flood =
         stream::iter((0..10_000).map(|_| Ok::<_, ()>(Bytes::from_static(b"data: 0123456789\n"))));
     let tail = stream::iter([Ok(Bytes::from_static(b"\ndata: after\n\n"))]);

@@ -203,8 +203,8 @@ fn input_stream(chunks: &[Bytes]) -> impl Stream<Item = Result<Bytes, Infallible
 fn run_ssekit(chunks: &[Bytes], f: &mut dyn FnMut(&str, &str, &str)) {
     let mut p = ssekit::Parser::with_config(
         ssekit::ParserConfig::new()
-            .max_line_len(64 << 20)
-            .max_event_len(64 << 20),
+            .with_max_line_len(64 << 20)
+            .with_max_event_len(64 << 20),
     );
     let mut pull = |p: &mut ssekit::Parser| {
         while let Some(item) = p.next() {
@@ -408,8 +408,8 @@ fn long_line(c: &mut Criterion) {
                     b.iter(|| {
                         let mut p = ssekit::Parser::with_config(
                             ssekit::ParserConfig::new()
-                                .max_line_len(64 << 20)
-                                .max_event_len(64 << 20),
+                                .with_max_line_len(64 << 20)
+                                .with_max_event_len(64 << 20),
                         );
                         let mut n = 0;
                         let mut i = 0;

@@ -42,7 +42,7 @@ async fn read(url: &str, last_event_id: Option<&str>, limit: usize) -> (u16, Rea
         .unwrap()
         .to_owned();
     assert_eq!(content_type, "text/event-stream");
-    let config = ParserConfig::new().comments(true);
+    let config = ParserConfig::new().with_comments(true);
     let mut items = ItemStream::with_config(response.bytes_stream(), config);
     let mut out = Read::default();
     while out.messages.len() < limit {

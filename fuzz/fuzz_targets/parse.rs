@@ -16,7 +16,7 @@ fuzz_target!(|input: &[u8]| {
     };
     let want = naive::parse(stream);
 
-    let mut p = Parser::with_config(ParserConfig::new().comments(true));
+    let mut p = Parser::with_config(ParserConfig::new().with_comments(true));
     let mut got = Vec::new();
     let pull = |p: &mut Parser, got: &mut Vec<naive::Out>| {
         while let Some(item) = p.next() {

@@ -11,7 +11,7 @@ use ssekit::{Item, Parser, ParserConfig};
 /// Parses `chunks` with the real parser (comments on) and returns what the reference parser
 /// would: outputs, then the last event id and retry at the end.
 pub fn parse_chunks<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> naive::Naive {
-    let mut p = Parser::with_config(ParserConfig::new().comments(true));
+    let mut p = Parser::with_config(ParserConfig::new().with_comments(true));
     let mut out = Vec::new();
     let drain = |p: &mut Parser, out: &mut Vec<Out>| {
         while let Some(item) = p.next() {

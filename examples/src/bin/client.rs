@@ -83,7 +83,7 @@ async fn read(
     out: &mut impl Write,
 ) -> Action {
     // Comments are asked for: a keep-alive is the sign of life the idle timeout waits for.
-    let config = ParserConfig::new().comments(true);
+    let config = ParserConfig::new().with_comments(true);
     let mut items = ItemStream::with_config(response.bytes_stream(), config);
     loop {
         let next = match policy.deadline() {
@@ -172,11 +172,11 @@ async fn main() -> ExitCode {
         }
     };
     let config = ReconnectConfig::new()
-        .one_shot(opts.once)
-        .idle_timeout(opts.idle)
-        .max_attempts(opts.max_attempts)
+        .with_one_shot(opts.once)
+        .with_idle_timeout(opts.idle)
+        .with_max_attempts(opts.max_attempts)
         // A restarting server behind a proxy answers 502/503 for a moment: wait, don't give up.
-        .reconnect_on_server_error(true);
+        .with_reconnect_on_server_error(true);
     let mut policy: Reconnect<Instant> = Reconnect::new(config);
     let client = reqwest::Client::new();
     let mut out = std::io::stdout().lock();

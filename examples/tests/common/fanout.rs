@@ -253,7 +253,7 @@ pub async fn slow_client(
 ) -> Result<Vec<Got>, String> {
     let http = reqwest::Client::new();
     let mut policy: Reconnect<tokio::time::Instant> =
-        Reconnect::new(ReconnectConfig::new().initial_retry(Duration::from_millis(300)));
+        Reconnect::new(ReconnectConfig::new().with_initial_retry(Duration::from_millis(300)));
     let mut got = Vec::new();
     let deadline = Instant::now() + timeout;
     let mut k = first;
@@ -580,7 +580,7 @@ pub async fn redis_restart(binary: &Path) -> Result<(), String> {
             ensure(response.status() == 200, || {
                 format!("{} while Redis is down", response.status())
             })?;
-            let config = ssekit::ParserConfig::new().comments(true);
+            let config = ssekit::ParserConfig::new().with_comments(true);
             let mut items = ItemStream::with_config(response.bytes_stream(), config);
             let mut keep_alive = false;
             while let Ok(Some(Ok(item))) =

@@ -1,0 +1,116 @@
+//! The parser's memory bound, measured: a counting allocator records the peak of live bytes
+//! while hostile streams are fed in various chunkings, and the peak must stay within what
+//! `ParserConfig` documents: both limits (plus one byte) and the chunks given to it.
+//!
+//! One test in this binary, so that no other test's allocations are counted.
+
+use bytes::Bytes;
+use ssekit::{Parser, ParserConfig};
+use ssekit_test_support::counting::{self, Counting};
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Room for the parser's small allocations (inline text, queue, item values).
+const SLACK: usize = 16 * 1024;
+
+fn data_line(len: usize) -> Vec<u8> {
+    let mut line = b"data: ".to_vec();
+    line.resize(6 + len, b'x');
+    line.push(b'\n');
+    line
+}
+
+/// The worst sequences found, for a line limit `l` and an event limit `e`.
+fn hostile(l: usize, e: usize) -> Vec<(&'static str, Vec<u8>)> {
+    let endless = |n: usize| {
+        let mut v = b"data: ".to_vec();
+        v.resize(n, b'y');
+        v
+    };
+    let mut cases = Vec::new();
+    // Data near the event limit, then a line that never ends.
+    let mut near = Vec::new();
+    let mut left = e.saturating_sub(64);
+    while left > 0 {
+        let n = left.min(l.saturating_sub(8)).max(1);
+        near.extend(data_line(n.min(left)));
+        left = left.saturating_sub(n + 1);
+    }
+    let mut a = near.clone();
+    a.extend(endless(3 * l + 100));
+    cases.push(("event near its limit, then an endless line", a));
+    // Two long lines, each as long as a line may be, then more: the first line's buffer must
+    // not be held twice when the second joins it.
+    let mut b = data_line(l - 6);
+    b.extend(data_line(l - 6));
+    b.extend(data_line(l - 6));
+    b.extend(endless(2 * l));
+    cases.push(("long lines joined into one event, then an endless line", b));
+    // Many short lines up to the event limit, then over it.
+    let mut c = Vec::new();
+    while c.len() < 2 * e {
+        c.extend(data_line(100));
+    }
+    c.extend(b"\n");
+    cases.push(("short lines past the event limit", c));
+    // An endless line first, then data near the limit, then an endless line again.
+    let mut d = endless(2 * l);
+    d.extend(b"\n\n");
+    d.extend(near);
+    d.extend(endless(2 * l));
+    cases.push(("endless line, event near its limit, endless line", d));
+    cases
+}
+
+fn peak_while_parsing(config: ParserConfig, input: &[u8], chunk: usize) -> usize {
+    let before = counting::live_bytes();
+    counting::reset_peak();
+    {
+        let mut parser = Parser::with_config(config);
+        for piece in input.chunks(chunk) {
+            parser.feed(Bytes::copy_from_slice(piece));
+            while let Some(item) = parser.next() {
+                drop(item);
+            }
+        }
+        parser.finish();
+        while parser.next().is_some() {}
+    }
+    counting::peak_bytes() - before
+}
+
+#[test]
+fn peak_memory_stays_within_the_documented_bound() {
+    let kib = 1024;
+    let setups = [
+        (64 * kib, 64 * kib, &[1usize, 7, 4096, 1 << 20][..]),
+        (16 * kib, 64 * kib, &[3, 4096, 1 << 20][..]),
+        (64 * kib, 16 * kib, &[5, 4096][..]),
+        (1 << 20, 1 << 20, &[4096, 65536, 1 << 22][..]),
+        (1 << 20, 3 << 20, &[65536][..]),
+    ];
+    for (l, e, chunks) in setups {
+        let config = ParserConfig::new()
+            .with_max_line_len(l)
+            .with_max_event_len(e);
+        for (name, input) in hostile(l, e) {
+            for &chunk in chunks {
+                let chunk = chunk.min(input.len());
+                let peak = peak_while_parsing(config, &input, chunk);
+                // The documented bound: both limits, one byte, and the chunk being parsed
+                // (plus the one the event's first line still points into).
+                let bound = l + 1 + e + 2 * chunk + SLACK;
+                assert!(
+                    peak <= bound,
+                    "{name}: limits {l}/{e}, chunks of {chunk}: peak {peak} > {bound}"
+                );
+            }
+        }
+    }
+    // The defaults, 16 MiB each, on the first sequence in 64 KiB reads.
+    let l = ssekit::config::DEFAULT_LIMIT;
+    let (name, input) = hostile(l, l).swap_remove(0);
+    let peak = peak_while_parsing(ParserConfig::new(), &input, 65536);
+    assert!(peak <= 2 * l + 1 + 2 * 65536 + SLACK, "{name}: {peak}");
+}
