@@ -64,16 +64,61 @@ where
     S: Stream,
     S::Item: IntoEvent,
 {
-    /// A `200 OK` response with this stream as its body and the [`headers`] set.
+    /// A `200 OK` [`http::Response`] with this stream as its body and the [`headers`] set:
+    /// what hyper, or any framework on `http` 1, returns as it is. (In axum, with the `axum`
+    /// feature, the stream is an `IntoResponse` itself.)
     ///
     /// ```
     /// use ssekit::{EncodeStream, Event};
-    /// let resp = EncodeStream::new(futures_util::stream::iter([Event::new("hi")])).into_response();
+    /// let resp = EncodeStream::new(futures_util::stream::iter([Event::new("hi")])).into_http_response();
     /// assert_eq!(resp.status(), 200);
     /// assert_eq!(resp.headers()["content-type"], "text/event-stream");
     /// ```
-    pub fn into_response(self) -> http::Response<Self> {
+    pub fn into_http_response(self) -> http::Response<Self> {
         let mut resp = http::Response::new(self);
+        *resp.headers_mut() = headers();
+        resp
+    }
+}
+
+/// With the `axum` feature, an [`EncodeStream`] is a response: a `200 OK` with the [`headers`]
+/// set and the stream as its body. A handler that also answers `204 No Content` (the
+/// standard's "stop reconnecting") returns `axum::response::Response` from both branches:
+///
+/// ```
+/// use std::time::Duration;
+/// use axum::http::StatusCode;
+/// use axum::response::{IntoResponse, Response};
+/// use futures_util::stream;
+/// use ssekit::{EncodeStream, Event};
+///
+/// async fn events(finished: bool) -> Response {
+///     if finished {
+///         return StatusCode::NO_CONTENT.into_response();
+///     }
+///     let events = stream::iter([Event::new("1-0")]);
+///     EncodeStream::new(events).keep_alive_tokio(Duration::from_secs(15)).into_response()
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// assert_eq!(events(true).await.status(), 204);
+/// let live = events(false).await;
+/// assert_eq!(live.status(), 200);
+/// assert_eq!(live.headers()["content-type"], "text/event-stream");
+/// # }
+/// ```
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+impl<S, T, F> axum_core::response::IntoResponse for EncodeStream<S, T, F>
+where
+    S: Stream + Send + 'static,
+    S::Item: IntoEvent,
+    <S::Item as IntoEvent>::Error: Into<axum_core::BoxError> + Send + 'static,
+    T: Timer + Send + 'static,
+    F: Future<Output = ()> + Send + 'static,
+{
+    fn into_response(self) -> axum_core::response::Response {
+        let mut resp = axum_core::response::Response::new(axum_core::body::Body::new(self));
         *resp.headers_mut() = headers();
         resp
     }

@@ -52,7 +52,7 @@ pub struct Event {
 impl Event {
     /// An event that carries only data; as data cannot be invalid, this cannot fail.
     ///
-    /// Takes `&'static str`, `Bytes`, [`Text`], `String` and `Vec<u8>` without copying or
+    /// Takes `Bytes`, [`Text`], `String`, `Vec<u8>` and [`Data::from_static`] without copying or
     /// allocating (see [`Data`]). Data should be UTF-8: a client decodes it as UTF-8 and shows
     /// invalid bytes as U+FFFD (they cannot break the framing either way).
     ///
@@ -254,7 +254,7 @@ impl EventBuilder {
     }
 
     /// Sets the data (replacing earlier data). Any bytes are accepted: each line becomes its
-    /// own `data:` line. `&'static str`, `Bytes` and [`Text`] are not copied; a `String` or
+    /// own `data:` line. `Bytes`, [`Text`] and [`Data::from_static`] are not copied; a `String` or
     /// `Vec<u8>` is kept as it is (see [`Data`]).
     ///
     /// ```
@@ -439,7 +439,7 @@ enum DataRepr {
     Text(Text),
 }
 
-/// An event's data, as the caller gave it: `Bytes`, `&'static str`, `String`, `Vec<u8>` or
+/// An event's data, as the caller gave it: `Bytes`, a literal ([`Data::from_static`]), `String`, `Vec<u8>` or
 /// [`Text`], kept without copying or allocating.
 ///
 /// (Turning a `String` whose capacity exceeds its length into `Bytes` would allocate; keeping
@@ -456,6 +456,17 @@ enum DataRepr {
 pub struct Data(DataRepr);
 
 impl Data {
+    /// Data from a literal, kept without copying.
+    ///
+    /// ```
+    /// const HELLO: ssekit::Data = ssekit::Data::from_static("hello");
+    /// assert_eq!(ssekit::Event::new(HELLO).to_bytes(), "data: hello\n\n");
+    /// ```
+    #[must_use]
+    pub const fn from_static(s: &'static str) -> Data {
+        Data(DataRepr::Bytes(Bytes::from_static(s.as_bytes())))
+    }
+
     /// The data's bytes.
     ///
     /// ```
@@ -491,7 +502,7 @@ impl Data {
         self.as_bytes().is_empty()
     }
 
-    /// Converts into [`Bytes`]: free for `Bytes`, `&'static str` and long [`Text`]; a `Vec`
+    /// Converts into [`Bytes`]: free for `Bytes`, literals and long [`Text`]; a `Vec`
     /// or `String` becomes `Bytes` without copying (which allocates a small header when its
     /// capacity exceeds its length).
     ///
@@ -538,15 +549,25 @@ impl From<bytes::BytesMut> for Data {
     }
 }
 
-impl From<&'static str> for Data {
-    fn from(s: &'static str) -> Data {
-        Data(DataRepr::Bytes(Bytes::from_static(s.as_bytes())))
+impl From<&str> for Data {
+    /// Copies the text (inline when short, which allocates nothing); [`Data::from_static`]
+    /// keeps a literal without copying.
+    fn from(s: &str) -> Data {
+        Data(DataRepr::Text(Text::from(s)))
     }
 }
 
-impl From<&'static [u8]> for Data {
-    fn from(s: &'static [u8]) -> Data {
-        Data(DataRepr::Bytes(Bytes::from_static(s)))
+impl From<&String> for Data {
+    /// Copies the text, as `From<&str>` does.
+    fn from(s: &String) -> Data {
+        Data::from(s.as_str())
+    }
+}
+
+impl From<&[u8]> for Data {
+    /// Copies the bytes.
+    fn from(s: &[u8]) -> Data {
+        Data(DataRepr::Bytes(Bytes::copy_from_slice(s)))
     }
 }
 

@@ -159,11 +159,12 @@ macro_rules! field_type {
             }
         }
 
-        impl TryFrom<&'static str> for $name {
+        impl TryFrom<&str> for $name {
             type Error = InvalidField;
-            /// Validates a string literal, without copying it.
-            fn try_from(s: &'static str) -> Result<$name, InvalidField> {
-                $name::from_text(Text::from_static(s))
+            /// Validates and copies the text (inline when short); `from_static` keeps a literal
+            /// without copying.
+            fn try_from(s: &str) -> Result<$name, InvalidField> {
+                $name::from_text(Text::from(s))
             }
         }
 

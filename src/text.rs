@@ -567,10 +567,19 @@ impl Hash for Text {
     }
 }
 
-impl From<&'static str> for Text {
-    /// Wraps the literal without copying, like [`Text::from_static`].
-    fn from(s: &'static str) -> Text {
-        Text::from_static(s)
+impl From<&str> for Text {
+    /// Copies the text (inline when short, which allocates nothing), as
+    /// `http::HeaderValue::try_from(&str)` does; [`Text::from_static`] keeps a literal without
+    /// copying.
+    fn from(s: &str) -> Text {
+        Text::copy_lossy(s.as_bytes())
+    }
+}
+
+impl From<&String> for Text {
+    /// Copies the text, as `From<&str>` does.
+    fn from(s: &String) -> Text {
+        Text::from(s.as_str())
     }
 }
 

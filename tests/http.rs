@@ -44,7 +44,7 @@ async fn serve_once(listener: TcpListener) {
         Ok::<_, Infallible>(
             EncodeStream::new(events)
                 .keep_alive_tokio(Duration::from_millis(500))
-                .into_response(),
+                .into_http_response(),
         )
     });
     hyper::server::conn::http1::Builder::new()

@@ -286,11 +286,11 @@ fn large_payload_is_not_copied() {
 #[test]
 fn data_is_kept_as_given_without_copying() {
     static LITERAL: &str = "a static payload";
-    let e = Event::new(LITERAL);
+    let e = Event::new(ssekit::Data::from_static(LITERAL));
     assert_eq!(
         e.data().unwrap().as_ptr(),
         LITERAL.as_ptr(),
-        "&'static str is not copied"
+        "a literal through from_static is not copied"
     );
 
     let owned = String::from("{\"token\":\"hi\"}");
@@ -308,7 +308,32 @@ fn data_is_kept_as_given_without_copying() {
 
     static ID: &str = "static-id";
     static TYPE: &str = "static-type";
-    let e = Event::builder().id(ID).event(TYPE).build().unwrap();
+    let e = Event::builder()
+        .id(ssekit::EventId::from_static(ID))
+        .event(ssekit::EventType::from_static(TYPE))
+        .build()
+        .unwrap();
     assert_eq!(e.id().unwrap().as_str().as_ptr(), ID.as_ptr());
     assert_eq!(e.event_type().unwrap().as_str().as_ptr(), TYPE.as_ptr());
+}
+
+#[test]
+fn borrowed_text_of_any_lifetime_is_accepted_and_copied() {
+    let owned = String::from("goal");
+    let borrowed: &str = &owned;
+    let event = Event::builder()
+        .event(borrowed)
+        .id(borrowed)
+        .comment(borrowed)
+        .data(borrowed)
+        .build()
+        .unwrap();
+    drop(owned);
+    assert_eq!(
+        event.to_bytes(),
+        ": goal\nevent: goal\nid: goal\ndata: goal\n\n"
+    );
+    let line = String::from("a\nb");
+    assert_eq!(Event::new(line.as_str()).to_bytes(), "data: a\ndata: b\n\n");
+    assert!(Event::builder().id(line.as_str()).build().is_err());
 }

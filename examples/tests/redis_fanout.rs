@@ -40,6 +40,16 @@ async fn redis_restart_is_never_a_silent_jump() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs redis-server (apt-get install redis-server); run with --include-ignored"]
+async fn a_client_frozen_behind_one_large_frame_is_dropped_at_the_send_timeout() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    fanout::require_redis();
+    fanout::frozen_behind_one_large_frame(&binary())
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server (apt-get install redis-server); run with --include-ignored"]
 async fn slow_and_frozen_clients_do_not_hold_back_the_others() {
     let _one = ONE_AT_A_TIME.lock().await;
     fanout::require_redis();

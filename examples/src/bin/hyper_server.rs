@@ -40,7 +40,7 @@ fn plain(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Resp
 fn sse(events: BoxStream<'static, Event>, keep_alive: Duration) -> Response<Body> {
     let response = EncodeStream::new(events)
         .keep_alive_tokio(keep_alive)
-        .into_response();
+        .into_http_response();
     response.map(BodyExt::boxed_unsync)
 }
 

@@ -41,15 +41,12 @@ async fn events(State(app): State<App>, headers: HeaderMap, RawQuery(query): Raw
         Subscription::Over => StatusCode::NO_CONTENT.into_response(),
         Subscription::Stream(events) => EncodeStream::new(events)
             .keep_alive_tokio(app.keep_alive)
-            .into_response()
             .into_response(),
     }
 }
 
 async fn report(State(app): State<App>) -> Response {
-    EncodeStream::new(game::report(&app.game))
-        .into_response()
-        .into_response()
+    EncodeStream::new(game::report(&app.game)).into_response()
 }
 
 async fn info(State(app): State<App>) -> Json<serde_json::Value> {

@@ -94,7 +94,6 @@ async fn events(State(proxy): State<Proxy>, headers: HeaderMap) -> Response {
     EncodeStream::new(events)
         .keep_alive_tokio(proxy.keep_alive)
         .into_response()
-        .into_response()
 }
 
 #[tokio::main]

@@ -20,8 +20,8 @@
 //!
 //! Settings: `PORT`, `REDIS_URL` (default `redis://127.0.0.1:6379`), `STREAM_KEY`
 //! (`live_scores`), `MAXLEN` (10000), `RING` (hub frames, 1024), `KEEP_ALIVE_SECS` (15),
-//! `SEND_TIMEOUT_SECS` (10: a connection whose socket takes longer than that to accept a frame
-//! is dropped), `MAX_LAG_EVENTS` (evict subscribers more than that many events behind; none by
+//! `SEND_TIMEOUT_SECS` (10: a connection whose socket takes no byte for that long is dropped,
+//! however few frames wait for it), `MAX_LAG_EVENTS` (evict subscribers more than that many events behind; none by
 //! default: they fall back to Redis), `PLAY=1` (this instance plays the match), `MATCH_SPEED`.
 //!
 //! Routes: `GET /` (the page), `GET /events` (the stream; `Last-Event-ID` header or
@@ -61,6 +61,10 @@ use tokio::sync::{mpsc, Notify};
 /// How long the tail loop's `XREAD` blocks. Its connection's response timeout is longer, or
 /// every quiet period would look like a failure.
 const BLOCK_MS: u64 = 2000;
+
+/// At most this many entries per `XREAD` or `XRANGE`: a page of large events is held whole
+/// (the reply, its parse and the frames), so pages are kept small.
+const REDIS_PAGE: usize = 64;
 
 /// Publishes with a dense offset in the current epoch, or starts a new epoch (Redis's clock,
 /// in ms) when the stream is gone. ARGV[1] is MAXLEN, the rest are field/value pairs.
@@ -271,7 +275,7 @@ async fn tail(app: Arc<App>) {
             let from = last.map_or_else(|| "0-0".to_owned(), |id| id.to_string());
             let options = StreamReadOptions::default()
                 .block(BLOCK_MS as usize)
-                .count(1000);
+                .count(REDIS_PAGE);
             let reply: redis::RedisResult<Option<StreamReadReply>> = con
                 .xread_options(&[&app.config.key], &[&from], &options)
                 .await;
@@ -378,7 +382,7 @@ async fn backfill(app: &App, out: &mut Out, after: Id, until: Option<Id>) -> Res
     let mut start = after.to_string();
     let mut first = true;
     loop {
-        let page = match app.range(&start, 500).await {
+        let page = match app.range(&start, REDIS_PAGE).await {
             Ok(page) => page,
             Err(e) => {
                 app.set_redis(false, &e);
@@ -681,6 +685,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     loop {
         let (tcp, _) = listener.accept().await?;
         let app = Arc::clone(&app);
+        let socket = WriteTimeout::new(tcp, app.config.send_timeout);
         tokio::spawn(async move {
             let abort = Arc::new(Notify::new());
             let service = service_fn({
@@ -691,7 +696,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
             });
             let connection = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(tcp), service);
+                .serve_connection(TokioIo::new(socket), service);
             // A connection is dropped, socket and all, when its producer gives up on it, even
             // if hyper is stuck writing to a socket that does not drain.
             tokio::select! {
@@ -699,5 +704,95 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 () = abort.notified() => {}
             }
         });
+    }
+}
+
+/// A socket whose writes fail once it has taken no byte for `timeout`: a client that stopped
+/// reading is dropped after that long, however few frames are queued for it (one large frame
+/// and a quiet stream included), while a slow client that keeps reading is not.
+struct WriteTimeout<S> {
+    inner: S,
+    timeout: Duration,
+    /// Set while a write waits for the socket; reset by any progress.
+    stalled: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<S> WriteTimeout<S> {
+    fn new(inner: S, timeout: Duration) -> Self {
+        WriteTimeout {
+            inner,
+            timeout,
+            stalled: None,
+        }
+    }
+
+    fn check<T>(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+        polled: std::task::Poll<std::io::Result<T>>,
+    ) -> std::task::Poll<std::io::Result<T>> {
+        use std::future::Future;
+        if polled.is_ready() {
+            self.stalled = None;
+            return polled;
+        }
+        let timeout = self.timeout;
+        let stalled = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        if stalled.as_mut().poll(cx).is_ready() {
+            eprintln!("dropping a connection: its socket took nothing for {timeout:?}");
+            return std::task::Poll::Ready(Err(std::io::ErrorKind::TimedOut.into()));
+        }
+        std::task::Poll::Pending
+    }
+}
+
+impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for WriteTimeout<S> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for WriteTimeout<S> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.check(cx, polled)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.check(cx, polled)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_flush(cx);
+        self.check(cx, polled)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }

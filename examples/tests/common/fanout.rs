@@ -758,3 +758,60 @@ pub async fn slow_and_frozen(binary: &Path) -> Result<(), String> {
         format!("RSS grew from {baseline} KiB to {peak} KiB")
     })
 }
+
+/// Scenario 5: a client that never reads, one large frame, then a quiet stream (keep-alives
+/// only every 15 s). The client must be dropped within about the send timeout, not once enough
+/// frames have queued behind the large one.
+pub async fn frozen_behind_one_large_frame(binary: &Path) -> Result<Duration, String> {
+    let redis = Redis::start(&[]);
+    let env = [("SEND_TIMEOUT_SECS", "2"), ("KEEP_ALIVE_SECS", "15")];
+    let server = instance(binary, &redis, "large", &env).await;
+    let urls = vec![server.url.clone()];
+    let alive = vec![AtomicBool::new(true)];
+    let addr: std::net::SocketAddr = server.url.trim_start_matches("http://").parse().unwrap();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut frozen = socket.connect(addr).await.map_err(|e| e.to_string())?;
+    tokio::io::AsyncWriteExt::write_all(&mut frozen, b"GET /events HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .map_err(|e| e.to_string())?;
+    wait_subscribers(&urls, 1).await;
+    let large = format!("{{\"pad\":\"{}\"}}", "x".repeat(20 << 20));
+    publish(&urls, &alive, 0, "tick", &large).await;
+    let published = Instant::now();
+    // Wait for the server to say it dropped the connection; then the socket must be closed.
+    let deadline = published + Duration::from_secs(30);
+    let dropped = loop {
+        if server
+            .run
+            .stderr_lines()
+            .iter()
+            .any(|l| l.starts_with("dropping a connection"))
+        {
+            break published.elapsed();
+        }
+        if Instant::now() > deadline {
+            return Err("the frozen client was not dropped within 30 s".to_owned());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let mut sink = vec![0u8; 1 << 16];
+    let closed = loop {
+        match tokio::time::timeout(
+            Duration::from_secs(10),
+            tokio::io::AsyncReadExt::read(&mut frozen, &mut sink),
+        )
+        .await
+        {
+            Ok(Ok(0) | Err(_)) => break true,
+            Ok(Ok(_)) => {}
+            Err(_) => break false,
+        }
+    };
+    ensure(closed, || "the frozen connection is still open".to_owned())?;
+    println!("frozen behind one large frame: dropped {dropped:?} after the publish");
+    ensure(dropped < Duration::from_secs(10), || {
+        format!("dropped only after {dropped:?} (send timeout 2 s)")
+    })?;
+    Ok(dropped)
+}
