@@ -66,7 +66,7 @@
 //!
 //! [`reconnect::Reconnect`] is the client's reconnection policy as a sans-IO state machine
 //! (the standard's rules, plus backoff, attempts, one-shot streams and an idle timeout), and
-//! [`reconnect::Sequence`] tells gaps by arithmetic on `<epoch>-<offset>` ids. With the `hub`
+//! [`sequence::Sequence`] tells gaps by arithmetic on `<epoch>-<offset>` ids. With the `hub`
 //! feature, `hub::Hub` fans encoded frames out to any number of subscribers with exact resume,
 //! explicit gaps and eviction of subscribers that fall behind.
 //!
@@ -104,6 +104,7 @@ extern crate std;
 #[cfg_attr(docsrs, doc(cfg(feature = "http-body")))]
 pub mod body;
 pub mod config;
+pub mod content_type;
 pub mod encode;
 pub mod error;
 mod event;
@@ -114,6 +115,7 @@ pub mod hub;
 mod message;
 mod parser;
 pub mod reconnect;
+pub mod sequence;
 pub mod stream;
 mod text;
 #[cfg(feature = "tokio")]

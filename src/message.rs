@@ -108,8 +108,12 @@ impl MessageEvent {
         self.data
     }
 
-    /// The last event id when the message was dispatched: set by the latest `id:` line of this
-    /// block or of an earlier one (empty if none ever was).
+    /// The last event ID when the message was dispatched: set by the latest `id:` line of this
+    /// block or of an earlier one (empty if none ever was) — what a reconnecting client sends
+    /// as `Last-Event-ID`, and the DOM's `lastEventId`. It is not necessarily an id of this
+    /// message's own block: [`has_own_id`](Self::has_own_id) tells.
+    ///
+    /// [`EventId`] dereferences to `str` and compares with it.
     ///
     /// ```
     /// # let mut p = ssekit::Parser::new();
@@ -117,23 +121,13 @@ impl MessageEvent {
     /// # p.next_message();
     /// let second = p.next_message().unwrap().unwrap();
     /// assert_eq!(second.last_event_id(), "1");
+    /// assert!(!second.has_own_id());
+    /// let id: ssekit::EventId = second.last_event_id().clone();
+    /// assert_eq!(id.as_str(), "1");
     /// ```
     #[must_use]
     #[inline]
-    pub fn last_event_id(&self) -> &str {
-        self.last_event_id.as_str()
-    }
-
-    /// The last event id as an [`EventId`].
-    ///
-    /// ```
-    /// # let mut p = ssekit::Parser::new();
-    /// # p.feed(bytes::Bytes::from_static(b"id: 9\ndata: a\n\n"));
-    /// let id = p.next_message().unwrap().unwrap().event_id().clone();
-    /// assert_eq!(id, "9");
-    /// ```
-    #[must_use]
-    pub fn event_id(&self) -> &EventId {
+    pub fn last_event_id(&self) -> &EventId {
         &self.last_event_id
     }
 
@@ -182,7 +176,7 @@ impl core::fmt::Debug for MessageEvent {
         f.debug_struct("MessageEvent")
             .field("event_type", &self.event_type())
             .field("data", &self.data())
-            .field("last_event_id", &self.last_event_id())
+            .field("last_event_id", &self.last_event_id().as_str())
             .finish()
     }
 }

@@ -354,7 +354,7 @@ impl Parser {
     /// p.reset();
     /// p.feed(bytes::Bytes::from_static(b"\xEF\xBB\xBFdata: fresh\n\n"));
     /// let msg = p.next_message().unwrap().unwrap();
-    /// assert_eq!((msg.data(), msg.last_event_id()), ("fresh", "5"));
+    /// assert_eq!((msg.data(), msg.last_event_id().as_str()), ("fresh", "5"));
     /// ```
     pub fn reset(&mut self) {
         let last_id = mem::take(&mut self.last_id);
@@ -801,7 +801,7 @@ mod tests {
                 out.push((
                     m.event_type().into(),
                     m.data().into(),
-                    m.last_event_id().into(),
+                    m.last_event_id().as_str().into(),
                 ));
             }
         }

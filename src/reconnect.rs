@@ -61,6 +61,7 @@
 use core::fmt;
 use core::time::Duration;
 
+use crate::content_type::{is_event_stream, ContentType};
 use crate::{EventId, Item, MessageEvent};
 
 /// A point in time, as the caller's clock gives it.
@@ -154,8 +155,8 @@ pub enum Stop {
     /// [`ReconnectConfig::reconnect_on_server_error`], `5xx`, `429` and `408` are retried
     /// instead, and end in [`Stop::GaveUp`] if they go on).
     Status(u16),
-    /// The server answered `200` without `Content-Type: text/event-stream`.
-    ContentType,
+    /// The server answered `200` without `Content-Type: text/event-stream`; what it sent.
+    ContentType(ContentType),
     /// A one-shot stream ended normally.
     Finished,
     /// The last of [`ReconnectConfig::max_attempts`] reconnects in a row failed too.
@@ -170,7 +171,10 @@ impl fmt::Display for Stop {
         match self {
             Stop::NoContent => f.write_str("the server answered 204 No Content"),
             Stop::Status(s) => write!(f, "the server answered status {s}"),
-            Stop::ContentType => f.write_str("the response is not text/event-stream"),
+            Stop::ContentType(seen) => write!(
+                f,
+                "the response's content type is {seen}, not text/event-stream"
+            ),
             Stop::Finished => f.write_str("the stream ended"),
             Stop::GaveUp { failures } => write!(f, "gave up after {failures} failures in a row"),
         }
@@ -647,15 +651,16 @@ impl<I: Instant> Reconnect<I> {
     ///
     /// `200` with `text/event-stream` (parameters such as `charset` allowed, case ignored)
     /// opens the stream and answers [`Action::Read`]. `204` stops with [`Stop::NoContent`].
-    /// Another content type stops with [`Stop::ContentType`]; another status with
+    /// Another content type stops with [`Stop::ContentType`] (which tells what it was); another status with
     /// [`Stop::Status`], unless [`ReconnectConfig::reconnect_on_server_error`] makes a `5xx`,
     /// `429` or `408` a failed attempt.
     ///
     /// ```
-    /// use ssekit::reconnect::{Action, Reconnect, ReconnectConfig, Stop};
+    /// use ssekit::reconnect::{Action, Reconnect, ReconnectConfig};
     /// let t = core::time::Duration::ZERO;
     /// let mut policy = Reconnect::new(ReconnectConfig::new());
-    /// assert_eq!(policy.on_open(t, 200, Some(b"text/html")), Action::Stop(Stop::ContentType));
+    /// let Action::Stop(stop) = policy.on_open(t, 200, Some(b"text/html")) else { panic!() };
+    /// assert_eq!(stop.to_string(), "the response's content type is text/html, not text/event-stream");
     /// let mut policy = Reconnect::new(ReconnectConfig::new());
     /// assert_eq!(
     ///     policy.on_open(t, 200, Some(b"Text/Event-Stream; charset=utf-8")),
@@ -675,7 +680,7 @@ impl<I: Instant> Reconnect<I> {
                 };
                 Action::Read
             }
-            200 => self.stop(Stop::ContentType),
+            200 => self.stop(Stop::ContentType(ContentType::new(content_type))),
             204 => self.stop(Stop::NoContent),
             408 | 429 | 500..=599 if self.config.reconnect_on_server_error => {
                 self.phase = Phase::Closed;
@@ -759,8 +764,8 @@ impl<I: Instant> Reconnect<I> {
         // Only an id of the message's own block is news: an inherited one is what this policy
         // already holds, unless the parser is new to this connection and knows nothing of the
         // ids before it (then it would wrongly say "none").
-        if message.has_own_id() && self.last_event_id.as_ref() != Some(message.event_id()) {
-            self.set_last_event_id(message.event_id());
+        if message.has_own_id() && self.last_event_id.as_ref() != Some(message.last_event_id()) {
+            self.set_last_event_id(message.last_event_id());
         }
     }
 
@@ -935,513 +940,4 @@ fn fresh_seed() -> u64 {
     use core::sync::atomic::{AtomicUsize, Ordering};
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     mix(COUNTER.fetch_add(1, Ordering::Relaxed) as u64 ^ 0x5eed)
-}
-
-/// Whether a `Content-Type` value's MIME type essence is `text/event-stream` (ASCII case
-/// ignored, parameters and surrounding whitespace allowed), as the standard requires of an
-/// event stream response.
-///
-/// ```
-/// use ssekit::reconnect::is_event_stream;
-/// assert!(is_event_stream(b"text/event-stream"));
-/// assert!(is_event_stream(b" TEXT/event-stream ; charset=utf-8"));
-/// assert!(!is_event_stream(b"text/event-streams"));
-/// assert!(!is_event_stream(b"text/plain"));
-/// ```
-#[must_use]
-pub fn is_event_stream(content_type: &[u8]) -> bool {
-    let essence = match memchr::memchr(b';', content_type) {
-        Some(i) => &content_type[..i],
-        None => content_type,
-    };
-    trim_http_ws(essence).eq_ignore_ascii_case(b"text/event-stream")
-}
-
-fn trim_http_ws(mut s: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t' | b'\r' | b'\n', rest @ ..] = s {
-        s = rest;
-    }
-    while let [rest @ .., b' ' | b'\t' | b'\r' | b'\n'] = s {
-        s = rest;
-    }
-    s
-}
-
-/// How a new event id follows the previous one, for servers whose ids are
-/// `<epoch>-<offset>`: offsets dense from 0 within an epoch, a new, larger epoch whenever the
-/// history restarts. See [`Sequence`].
-///
-/// ```
-/// use ssekit::reconnect::Continuity;
-/// assert!(Continuity::Gap { missed: 2 }.is_gap());
-/// assert!(!Continuity::Next.is_gap());
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Continuity {
-    /// The first id seen, or the offset right after the previous one.
-    Next,
-    /// Same epoch, but `missed` offsets were skipped: events were lost.
-    Gap {
-        /// How many events are missing.
-        missed: u64,
-    },
-    /// A later epoch began: the history restarted, and events of the old epoch after the last
-    /// one seen may be lost (how many cannot be known).
-    NewEpoch,
-    /// Not after the previous id (a repeat, or an earlier epoch): a duplicate or a server going
-    /// back in time.
-    NotAfter,
-    /// The id is not of the form `<epoch>-<offset>`; nothing can be told.
-    Unsequenced,
-}
-
-impl Continuity {
-    /// Whether events may have been lost before this one ([`Gap`](Self::Gap) or
-    /// [`NewEpoch`](Self::NewEpoch)).
-    ///
-    /// ```
-    /// assert!(ssekit::reconnect::Continuity::NewEpoch.is_gap());
-    /// ```
-    #[must_use]
-    pub fn is_gap(self) -> bool {
-        matches!(self, Continuity::Gap { .. } | Continuity::NewEpoch)
-    }
-}
-
-/// Tells gaps by arithmetic on `<epoch>-<offset>` ids (both decimal `u64`s), so that a client
-/// knows it lost events even when the server could not say so. Feed it every message's id in
-/// order, across reconnects.
-///
-/// ```
-/// use ssekit::reconnect::{Continuity, Sequence};
-/// let mut seq = Sequence::new();
-/// assert_eq!(seq.observe("1700-0"), Continuity::Next);
-/// assert_eq!(seq.observe("1700-1"), Continuity::Next);
-/// assert_eq!(seq.observe("1700-4"), Continuity::Gap { missed: 2 });
-/// assert_eq!(seq.observe("1700-4"), Continuity::NotAfter);
-/// assert_eq!(seq.observe("1800-0"), Continuity::NewEpoch);
-/// assert_eq!(seq.observe("not-a-number"), Continuity::Unsequenced);
-/// assert_eq!(seq.last(), Some((1800, 0)));
-/// ```
-#[derive(Debug, Clone, Default)]
-pub struct Sequence {
-    last: Option<(u64, u64)>,
-}
-
-impl Sequence {
-    /// A sequence with nothing seen yet.
-    ///
-    /// ```
-    /// assert_eq!(ssekit::reconnect::Sequence::new().last(), None);
-    /// ```
-    #[must_use]
-    pub fn new() -> Sequence {
-        Sequence::default()
-    }
-
-    /// Starts from a known id (the one a client resumes after).
-    ///
-    /// ```
-    /// use ssekit::reconnect::{Continuity, Sequence};
-    /// let mut seq = Sequence::starting_after("5-9").unwrap();
-    /// assert_eq!(seq.observe("5-10"), Continuity::Next);
-    /// ```
-    #[must_use]
-    pub fn starting_after(id: &str) -> Option<Sequence> {
-        parse_epoch_offset(id).map(|last| Sequence { last: Some(last) })
-    }
-
-    /// The last `(epoch, offset)` seen.
-    ///
-    /// ```
-    /// let mut seq = ssekit::reconnect::Sequence::new();
-    /// let _ = seq.observe("3-4");
-    /// assert_eq!(seq.last(), Some((3, 4)));
-    /// ```
-    #[must_use]
-    pub fn last(&self) -> Option<(u64, u64)> {
-        self.last
-    }
-
-    /// Classifies `id` against the previous one and remembers it (unless it is not after it,
-    /// or not sequenced).
-    ///
-    /// ```
-    /// use ssekit::reconnect::{Continuity, Sequence};
-    /// let mut seq = Sequence::new();
-    /// assert_eq!(seq.observe("9-3"), Continuity::Next);
-    /// assert_eq!(seq.observe("9-2"), Continuity::NotAfter);
-    /// assert_eq!(seq.observe("9-4"), Continuity::Next);
-    /// ```
-    pub fn observe(&mut self, id: &str) -> Continuity {
-        let Some((epoch, offset)) = parse_epoch_offset(id) else {
-            return Continuity::Unsequenced;
-        };
-        let verdict = match self.last {
-            None => Continuity::Next,
-            Some((e, o)) if epoch == e && offset > o => match offset - o - 1 {
-                0 => Continuity::Next,
-                missed => Continuity::Gap { missed },
-            },
-            Some((e, _)) if epoch > e => Continuity::NewEpoch,
-            Some(_) => return Continuity::NotAfter,
-        };
-        self.last = Some((epoch, offset));
-        verdict
-    }
-}
-
-fn parse_epoch_offset(id: &str) -> Option<(u64, u64)> {
-    let (epoch, offset) = id.split_once('-')?;
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(epoch) || !digits(offset) {
-        return None;
-    }
-    Some((epoch.parse().ok()?, offset.parse().ok()?))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::{EventType, Text};
-    use alloc::vec::Vec;
-
-    type T = Duration;
-    const SSE: Option<&[u8]> = Some(b"text/event-stream");
-
-    fn secs(s: u64) -> T {
-        Duration::from_secs(s)
-    }
-
-    fn policy(config: ReconnectConfig) -> Reconnect<T> {
-        Reconnect::new(config.with_jitter_percent(0).with_initial_retry(secs(1)))
-    }
-
-    fn delay(action: Action) -> Duration {
-        match action {
-            Action::Reconnect { delay, .. } => delay,
-            other => panic!("expected a reconnect, got {other:?}"),
-        }
-    }
-
-    fn msg(id: &'static str) -> MessageEvent {
-        MessageEvent::new(
-            Text::from_static("x"),
-            EventType::MESSAGE,
-            EventId::from_static(id),
-        )
-    }
-
-    #[test]
-    fn statuses_follow_the_standard() {
-        for (status, ct, want) in [
-            (200, SSE, Action::Read),
-            (
-                200,
-                Some(&b"text/event-stream;charset=utf-8"[..]),
-                Action::Read,
-            ),
-            (200, None, Action::Stop(Stop::ContentType)),
-            (
-                200,
-                Some(&b"application/json"[..]),
-                Action::Stop(Stop::ContentType),
-            ),
-            (204, SSE, Action::Stop(Stop::NoContent)),
-            (201, SSE, Action::Stop(Stop::Status(201))),
-            (301, SSE, Action::Stop(Stop::Status(301))),
-            (404, SSE, Action::Stop(Stop::Status(404))),
-            (500, SSE, Action::Stop(Stop::Status(500))),
-            (503, None, Action::Stop(Stop::Status(503))),
-        ] {
-            let mut p = policy(ReconnectConfig::new());
-            assert_eq!(p.on_open(secs(0), status, ct), want, "{status}");
-            if let Action::Stop(stop) = want {
-                // Stopped is final: nothing brings it back.
-                assert_eq!(p.stopped(), Some(stop));
-                assert_eq!(p.on_error(secs(1)), Action::Stop(stop));
-                assert_eq!(p.on_end(secs(1)), Action::Stop(stop));
-                assert_eq!(p.on_open(secs(2), 200, SSE), Action::Stop(stop));
-                assert_eq!(p.on_tick(secs(100)), None);
-            }
-        }
-    }
-
-    #[test]
-    fn server_errors_retry_when_asked() {
-        for status in [408, 429, 500, 502, 503, 599] {
-            let mut p = policy(ReconnectConfig::new().with_reconnect_on_server_error(true));
-            assert_eq!(delay(p.on_open(secs(0), status, None)), secs(1), "{status}");
-            assert_eq!(delay(p.on_open(secs(1), status, None)), secs(2), "{status}");
-            assert_eq!(p.on_open(secs(3), 200, SSE), Action::Read);
-        }
-        let mut p = policy(ReconnectConfig::new().with_reconnect_on_server_error(true));
-        assert_eq!(
-            p.on_open(secs(0), 404, None),
-            Action::Stop(Stop::Status(404))
-        );
-    }
-
-    #[test]
-    fn end_and_error_reconnect_after_retry_with_the_last_id() {
-        let mut p = policy(ReconnectConfig::new());
-        assert_eq!(p.on_open(secs(0), 200, SSE), Action::Read);
-        p.on_item(secs(1), &Item::Retry(Duration::from_millis(1500)));
-        p.on_item(secs(1), &Item::Message(msg("a")));
-        assert_eq!(
-            p.on_end(secs(2)),
-            Action::Reconnect {
-                delay: Duration::from_millis(1500),
-                last_event_id: Some(EventId::from_static("a")),
-            }
-        );
-        assert_eq!(p.on_open(secs(4), 200, SSE), Action::Read);
-        p.on_message(secs(4), &msg("b"));
-        assert_eq!(
-            p.on_error(secs(5)),
-            Action::Reconnect {
-                delay: Duration::from_millis(1500),
-                last_event_id: Some(EventId::from_static("b")),
-            }
-        );
-    }
-
-    #[test]
-    fn no_id_sends_no_header_and_an_empty_id_clears_it() {
-        let mut p = policy(ReconnectConfig::new());
-        assert_eq!(
-            p.on_error(secs(0)),
-            Action::Reconnect {
-                delay: secs(1),
-                last_event_id: None
-            }
-        );
-        let _ = p.on_open(secs(1), 200, SSE);
-        p.on_message(secs(1), &msg("5"));
-        // A block with an empty `id:` clears it; one with no `id:` at all leaves it.
-        let mut parser = crate::Parser::new();
-        parser.feed(bytes::Bytes::from_static(b"id\ndata: x\n\n"));
-        p.on_message(secs(1), &parser.next_message().unwrap().unwrap());
-        assert_eq!(
-            p.on_end(secs(2)),
-            Action::Reconnect {
-                delay: secs(1),
-                last_event_id: None
-            }
-        );
-    }
-
-    #[test]
-    fn backoff_doubles_caps_and_respects_a_larger_retry() {
-        let mut p = policy(ReconnectConfig::new().with_max_delay(secs(10)));
-        let got: Vec<u64> = (0..7)
-            .map(|_| delay(p.on_error(secs(0))).as_secs())
-            .collect();
-        assert_eq!(got, [1, 2, 4, 8, 10, 10, 10]);
-        // A server retry above the cap wins.
-        p.on_retry(secs(60));
-        assert_eq!(delay(p.on_error(secs(0))), secs(60));
-        // A huge number of failures neither overflows nor panics.
-        let mut p = policy(ReconnectConfig::new().with_max_delay(Duration::MAX));
-        for _ in 0..100 {
-            let _ = p.on_error(secs(0));
-        }
-        assert!(delay(p.on_error(secs(0))) >= secs(1 << 31));
-    }
-
-    #[test]
-    fn healthy_connection_resets_the_backoff() {
-        // Healthy by time.
-        let mut p = policy(ReconnectConfig::new().with_healthy_after(secs(5)));
-        for _ in 0..3 {
-            let _ = p.on_error(secs(0));
-        }
-        let _ = p.on_open(secs(0), 200, SSE);
-        assert_eq!(delay(p.on_error(secs(5))), secs(1));
-        // Healthy by a message.
-        for _ in 0..3 {
-            let _ = p.on_error(secs(5));
-        }
-        let _ = p.on_open(secs(5), 200, SSE);
-        p.on_message(secs(5), &msg("1"));
-        assert_eq!(delay(p.on_error(secs(6))), secs(1));
-        // Not healthy: a connection that dies at once without a message keeps backing off.
-        let _ = p.on_open(secs(6), 200, SSE);
-        assert_eq!(delay(p.on_end(secs(7))), secs(2));
-        let _ = p.on_open(secs(7), 200, SSE);
-        p.on_item(secs(7), &Item::Comment(Text::from_static("ka")));
-        assert_eq!(delay(p.on_end(secs(8))), secs(4));
-    }
-
-    #[test]
-    fn max_attempts_counts_consecutive_failures() {
-        let mut p = policy(ReconnectConfig::new().with_max_attempts(Some(2)));
-        let _ = delay(p.on_error(secs(0)));
-        let _ = delay(p.on_error(secs(0)));
-        assert_eq!(
-            p.on_error(secs(0)),
-            Action::Stop(Stop::GaveUp { failures: 3 })
-        );
-        assert_eq!(p.stopped(), Some(Stop::GaveUp { failures: 3 }));
-
-        let mut p = policy(ReconnectConfig::new().with_max_attempts(Some(0)));
-        assert_eq!(
-            p.on_error(secs(0)),
-            Action::Stop(Stop::GaveUp { failures: 1 })
-        );
-
-        // A healthy connection in between starts the count again.
-        let mut p = policy(ReconnectConfig::new().with_max_attempts(Some(2)));
-        let _ = delay(p.on_error(secs(0)));
-        let _ = p.on_open(secs(0), 200, SSE);
-        p.on_message(secs(0), &msg("1"));
-        let _ = delay(p.on_error(secs(0)));
-        let _ = delay(p.on_error(secs(0)));
-        assert!(matches!(
-            p.on_error(secs(0)),
-            Action::Stop(Stop::GaveUp { .. })
-        ));
-    }
-
-    #[test]
-    fn one_shot_ends_without_reconnecting_but_errors_still_retry() {
-        let mut p = policy(ReconnectConfig::new().with_one_shot(true));
-        let _ = p.on_open(secs(0), 200, SSE);
-        p.on_message(secs(0), &msg("1"));
-        assert_eq!(delay(p.on_error(secs(1))), secs(1));
-        let _ = p.on_open(secs(2), 200, SSE);
-        assert_eq!(p.on_end(secs(3)), Action::Stop(Stop::Finished));
-        assert_eq!(p.stopped(), Some(Stop::Finished));
-    }
-
-    #[test]
-    fn idle_timeout_declares_a_silent_connection_dead() {
-        let mut p = policy(ReconnectConfig::new().with_idle_timeout(Some(secs(10))));
-        assert_eq!(p.deadline(), None);
-        assert_eq!(p.on_tick(secs(100)), None, "no connection, no timeout");
-        let _ = p.on_open(secs(0), 200, SSE);
-        assert_eq!(p.deadline(), Some(secs(10)));
-        p.on_item(secs(6), &Item::Comment(Text::from_static("")));
-        assert_eq!(p.deadline(), Some(secs(16)));
-        // Activity reported out of order never moves the deadline back.
-        p.on_activity(secs(2));
-        assert_eq!(p.deadline(), Some(secs(16)));
-        assert_eq!(p.on_tick(secs(15)), None);
-        assert_eq!(delay(p.on_tick(secs(16)).unwrap()), secs(1));
-        assert!(!p.is_open());
-        assert_eq!(p.deadline(), None);
-
-        let mut p = policy(ReconnectConfig::new());
-        let _ = p.on_open(secs(0), 200, SSE);
-        assert_eq!(p.on_tick(secs(1_000_000)), None, "no timeout configured");
-    }
-
-    #[test]
-    fn last_event_id_is_always_a_header_value() {
-        let mut p = policy(ReconnectConfig::new());
-        p.set_last_event_id(&EventId::from_static("ok"));
-        for bad in ["a\u{1}b", "\u{7f}", "x\u{1b}[0m"] {
-            p.set_last_event_id(&EventId::from_static(bad));
-            assert_eq!(p.last_event_id().unwrap(), "ok");
-        }
-        p.set_last_event_id(&EventId::from_static("  in the\tmiddle \t"));
-        assert_eq!(p.last_event_id().unwrap(), "in the\tmiddle");
-        p.set_last_event_id(&EventId::from_static(" \t "));
-        assert_eq!(p.last_event_id(), None);
-        p.set_last_event_id(&EventId::from_static("é—ü"));
-        assert_eq!(p.last_event_id().unwrap(), "é—ü");
-    }
-
-    #[cfg(feature = "http-body")]
-    #[test]
-    fn every_kept_id_is_an_http_header_value() {
-        let mut p = policy(ReconnectConfig::new());
-        for b in 0u8..=255 {
-            let c = char::from(b);
-            for id in [
-                alloc::format!("{c}"),
-                alloc::format!("a{c}b"),
-                alloc::format!("{c}x"),
-            ] {
-                let Ok(id) = EventId::try_from(id) else {
-                    continue;
-                };
-                p.set_last_event_id(&id);
-                if let Some(kept) = p.last_event_id() {
-                    let value = http::HeaderValue::from_bytes(kept.as_str().as_bytes());
-                    assert!(value.is_ok(), "{kept:?}");
-                    assert!(p.last_event_id_header().is_some());
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn jitter_stays_in_range_and_differs_between_clients() {
-        let config = ReconnectConfig::new()
-            .with_initial_retry(secs(1))
-            .with_jitter_percent(50);
-        let mut seen = Vec::new();
-        for seed in 0..64 {
-            let mut p: Reconnect<T> = Reconnect::new(config.clone().with_seed(seed));
-            let d = delay(p.on_error(secs(0)));
-            assert!(d >= secs(1) && d <= Duration::from_millis(1500), "{d:?}");
-            seen.push(d);
-        }
-        seen.sort();
-        seen.dedup();
-        assert!(seen.len() > 32, "jitter barely varies: {seen:?}");
-        // Same seed, same delays.
-        let a: Vec<_> = {
-            let mut p: Reconnect<T> = Reconnect::new(config.clone().with_seed(3));
-            (0..5).map(|_| delay(p.on_error(secs(0)))).collect()
-        };
-        let mut p: Reconnect<T> = Reconnect::new(config.clone().with_seed(3));
-        let b: Vec<_> = (0..5).map(|_| delay(p.on_error(secs(0)))).collect();
-        assert_eq!(a, b);
-        // Unseeded clients get different seeds.
-        let firsts: Vec<_> = (0..8)
-            .map(|_| delay(Reconnect::<T>::new(config.clone()).on_error(secs(0))))
-            .collect();
-        assert!(firsts.iter().any(|d| *d != firsts[0]), "{firsts:?}");
-    }
-
-    #[test]
-    fn sequence_arithmetic() {
-        let mut seq = Sequence::new();
-        assert_eq!(seq.observe("x"), Continuity::Unsequenced);
-        assert_eq!(seq.observe("-1"), Continuity::Unsequenced);
-        assert_eq!(seq.observe("1-"), Continuity::Unsequenced);
-        assert_eq!(seq.observe("+1-2"), Continuity::Unsequenced);
-        assert_eq!(
-            seq.observe("99999999999999999999-0"),
-            Continuity::Unsequenced
-        );
-        assert_eq!(seq.observe("10-0"), Continuity::Next);
-        assert_eq!(seq.observe("10-1"), Continuity::Next);
-        assert_eq!(seq.observe("10-1"), Continuity::NotAfter);
-        assert_eq!(seq.observe("9-50"), Continuity::NotAfter);
-        assert_eq!(seq.observe("10-11"), Continuity::Gap { missed: 9 });
-        assert_eq!(seq.observe("11-7"), Continuity::NewEpoch);
-        assert_eq!(
-            seq.observe(&alloc::format!("11-{}", u64::MAX)),
-            Continuity::Gap {
-                missed: u64::MAX - 8
-            }
-        );
-        assert_eq!(seq.last(), Some((11, u64::MAX)));
-        assert!(Sequence::starting_after("nope").is_none());
-    }
-
-    #[test]
-    fn content_type_essence() {
-        assert!(is_event_stream(b"text/event-stream"));
-        assert!(is_event_stream(b"text/event-stream;"));
-        assert!(is_event_stream(b"\ttext/EVENT-stream \t; a=b"));
-        assert!(!is_event_stream(b""));
-        assert!(!is_event_stream(b"text/event-stream-x"));
-        assert!(!is_event_stream(b"text/event stream"));
-        assert!(!is_event_stream(b"application/octet-stream"));
-    }
 }

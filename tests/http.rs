@@ -104,7 +104,7 @@ async fn served_by_hyper_read_by_a_real_client() {
     assert_eq!(got[0].data(), "");
     assert_eq!(got[0].last_event_id(), "0");
     for (i, m) in got.iter().enumerate().skip(1) {
-        assert_eq!(m.last_event_id(), i.to_string());
+        assert_eq!(m.last_event_id().as_str(), i.to_string());
         assert_eq!(m.event_type(), if i % 10 == 0 { "goal" } else { "tick" });
         assert_eq!(m.data(), format!("{{\"minute\":{i}}}\nline two"));
     }
@@ -160,7 +160,7 @@ async fn an_axum_handler_streams_with_the_right_headers() {
         .map(|m| {
             (
                 m.event_type().to_owned(),
-                m.last_event_id().to_owned(),
+                m.last_event_id().to_string(),
                 m.data().to_owned(),
             )
         })

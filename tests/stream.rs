@@ -321,7 +321,7 @@ async fn a_proxy_of_items_forwards_id_only_blocks() {
     while let Some(item) = items.next().await {
         match item.unwrap() {
             Item::LastEventId(id) => ids.push(id.to_string()),
-            Item::Message(m) => ids.push(m.last_event_id().to_owned()),
+            Item::Message(m) => ids.push(m.last_event_id().to_string()),
             _ => {}
         }
     }

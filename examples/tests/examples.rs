@@ -55,7 +55,7 @@ async fn read(url: &str, last_event_id: Option<&str>, limit: usize) -> (u16, Rea
         match item.unwrap() {
             Item::Message(m) => {
                 out.messages
-                    .push((m.last_event_id().to_owned(), m.event_type().to_owned()));
+                    .push((m.last_event_id().to_string(), m.event_type().to_owned()));
                 out.data.push(serde_json::from_str(m.data()).unwrap());
                 out.arrived.push(std::time::Instant::now());
             }

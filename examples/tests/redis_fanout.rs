@@ -153,7 +153,7 @@ async fn player_head_id_and_where_the_id_comes_from() {
             .await
             .unwrap();
         if let Some(Ok(Item::Message(m))) = item {
-            got.push((m.last_event_id().to_owned(), m.event_type().to_owned()));
+            got.push((m.last_event_id().to_string(), m.event_type().to_owned()));
         }
     }
     let expected: Vec<(String, String)> = examples::expected_match()
@@ -191,7 +191,7 @@ async fn player_head_id_and_where_the_id_comes_from() {
                 .await
                 .unwrap();
             if let Some(Ok(Item::Message(m))) = item {
-                return m.last_event_id().to_owned();
+                return m.last_event_id().to_string();
             }
         }
     };

@@ -25,7 +25,9 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
-use ssekit::reconnect::{Action, Reconnect, ReconnectConfig, Sequence, Stop};
+use ssekit::error::Report;
+use ssekit::reconnect::{Action, Reconnect, ReconnectConfig, Stop};
+use ssekit::sequence::Sequence;
 use ssekit::{Item, ItemStream, ParserConfig};
 use tokio::time::Instant;
 
@@ -136,7 +138,7 @@ async fn read(
                 }
             }
             Some(Err(e)) => {
-                eprintln!("stream failed: {e} ({:?})", std::error::Error::source(&e));
+                eprintln!("stream failed: {}", Report::new(&e));
                 policy.set_last_event_id(items.last_event_id());
                 return policy.on_error(now);
             }
@@ -203,7 +205,7 @@ async fn main() -> ExitCode {
         );
         let action = match request.send().await {
             Err(e) => {
-                eprintln!("could not connect: {e}");
+                eprintln!("could not connect: {}", Report::new(&e));
                 policy.on_error(Instant::now())
             }
             Ok(response) => {

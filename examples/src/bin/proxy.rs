@@ -24,7 +24,8 @@ use axum::routing::get;
 use axum::Router;
 use futures_util::StreamExt;
 use reqwest::header::CONTENT_TYPE;
-use ssekit::reconnect::is_event_stream;
+use ssekit::content_type::is_event_stream;
+use ssekit::error::Report;
 use ssekit::{EncodeStream, Item, SseStreamExt};
 
 #[derive(Clone)]
@@ -45,7 +46,7 @@ async fn events(State(proxy): State<Proxy>, headers: HeaderMap) -> Response {
     let upstream = match request.send().await {
         Ok(response) => response,
         Err(e) => {
-            eprintln!("upstream unreachable: {e}");
+            eprintln!("upstream unreachable: {}", Report::new(&e));
             return StatusCode::BAD_GATEWAY.into_response();
         }
     };
@@ -82,10 +83,7 @@ async fn events(State(proxy): State<Proxy>, headers: HeaderMap) -> Response {
                 }))
             }
             Err(e) => {
-                eprintln!(
-                    "upstream failed mid-stream: {}",
-                    ssekit::error::Report::new(&e)
-                );
+                eprintln!("upstream failed mid-stream: {}", Report::new(&e));
                 Some(Err(e))
             }
         };

@@ -32,7 +32,7 @@
 //! script that adds `<epoch>-*` to the stream, so offsets are dense from 0 within an epoch, and
 //! a new epoch (Redis's clock in milliseconds) starts whenever the stream is gone, i.e. the
 //! history restarted. Ids are compared as numbers, never as text; a client can tell a gap by
-//! arithmetic (`ssekit::reconnect::Sequence`).
+//! arithmetic (`ssekit::sequence::Sequence`).
 
 use ssekit_examples::game;
 use ssekit_examples::PAGE;
@@ -54,6 +54,7 @@ use redis::aio::MultiplexedConnection;
 use redis::streams::{StreamRangeReply, StreamReadOptions, StreamReadReply};
 use redis::{AsyncCommands, AsyncConnectionConfig, Value};
 use serde_json::json;
+use ssekit::error::Report;
 use ssekit::hub::{Delivery, EvictionFuture, Hub, HubConfig, Position};
 use ssekit::Event;
 use tokio::sync::{mpsc, Notify};
@@ -323,7 +324,7 @@ fn ingest(app: &App, last: &mut Option<Id>, entry: &redis::streams::StreamId) {
         _ => frame,
     };
     if let Err(e) = app.hub.publish(id, frame) {
-        eprintln!("hub refused {id}: {e}");
+        eprintln!("hub refused {id}: {}", Report::new(&e));
     }
     *last = Some(id);
 }
@@ -627,7 +628,7 @@ async fn play(app: Arc<App>, speed: f64) {
             match app.publish(moment.kind.as_deref(), &data).await {
                 Ok(_) => break,
                 Err(e) => {
-                    eprintln!("publishing failed, retrying: {e}");
+                    eprintln!("publishing failed, retrying: {}", Report::new(&e));
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
             }

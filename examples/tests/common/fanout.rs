@@ -14,7 +14,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use ssekit::reconnect::{Action, Continuity, Reconnect, ReconnectConfig, Sequence};
+use ssekit::reconnect::{Action, Reconnect, ReconnectConfig};
+use ssekit::sequence::{Continuity, Sequence};
 use ssekit::{Item, ItemStream};
 
 use super::examples::{free_port, Running};
@@ -302,7 +303,7 @@ pub async fn slow_client(
                                             got.push(Got::Gap(m.data().to_owned()));
                                         } else {
                                             got.push(Got::Event(
-                                                m.last_event_id().to_owned(),
+                                                m.last_event_id().to_string(),
                                                 m.event_type().to_owned(),
                                             ));
                                             if m.event_type() == until {
@@ -495,7 +496,7 @@ pub async fn history_too_short(binary: &Path) -> Result<(), String> {
                             } else {
                                 events += 1;
                                 got.push(Got::Event(
-                                    m.last_event_id().to_owned(),
+                                    m.last_event_id().to_string(),
                                     m.event_type().to_owned(),
                                 ));
                             }
