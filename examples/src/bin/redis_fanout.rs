@@ -628,7 +628,7 @@ async fn play(app: Arc<App>, speed: f64) {
             match app.publish(moment.kind.as_deref(), &data).await {
                 Ok(_) => break,
                 Err(e) => {
-                    eprintln!("publishing failed, retrying: {}", Report::new(&e));
+                    eprintln!("publishing failed, retrying: {e}");
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
             }
