@@ -9,10 +9,12 @@
 //!   large payload goes out without being copied (hyper sends the chunks with one vectored
 //!   write).
 //!
-//! [`EncodeStream`](crate::EncodeStream) picks between them per event.
+//! [`EncodeStream`](crate::EncodeStream) picks between them per event: segments only for an
+//! event with a data line long enough to lend, one copy into its batch otherwise.
 //!
 //! Spec: WHATWG HTML, *Server-sent events*, §9.2.5 *Event stream format*.
 
+use crate::decimal::write_decimal;
 use crate::event::Event;
 use crate::text::Text;
 use alloc::collections::VecDeque;
@@ -36,23 +38,6 @@ pub const ZERO_COPY_MIN: usize = 8 * 1024;
 /// assert_eq!(ssekit::encode::KEEP_ALIVE, ": keep-alive\n");
 /// ```
 pub const KEEP_ALIVE: &str = ": keep-alive\n";
-
-/// Writes `n` in decimal at the end of `buf` and returns the digits.
-pub(crate) fn write_decimal(mut n: u128, buf: &mut [u8; 40]) -> &[u8] {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        #[allow(clippy::cast_possible_truncation)] // n % 10 < 10
-        {
-            buf[i] = b'0' + (n % 10) as u8;
-        }
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    &buf[i..]
-}
 
 /// Calls `line` for each line of `text`; CR, LF and CRLF each end a line. Text that ends with
 /// a line break has an empty last line. Returns nothing; `line` gets (start, end) offsets.
@@ -92,20 +77,20 @@ fn write_comment_lines<B: BufMut>(comment: &[u8], dst: &mut B) {
 
 /// Everything before the data lines: comment, `event`, `id`, `retry`.
 fn write_head<B: BufMut>(event: &Event, dst: &mut B) {
-    if let Some(c) = &event.comment {
+    if let Some(c) = event.comment() {
         write_comment_lines(c.as_bytes(), dst);
     }
-    if let Some(t) = &event.event_type {
+    if let Some(t) = event.event_type() {
         dst.put_slice(b"event: ");
         dst.put_slice(t.as_str().as_bytes());
         dst.put_u8(b'\n');
     }
-    if let Some(id) = &event.id {
+    if let Some(id) = event.id() {
         dst.put_slice(b"id: ");
         dst.put_slice(id.as_str().as_bytes());
         dst.put_u8(b'\n');
     }
-    if let Some(r) = event.retry {
+    if let Some(r) = event.retry() {
         let mut buf = [0; 40];
         dst.put_slice(b"retry: ");
         dst.put_slice(write_decimal(r.as_millis(), &mut buf));
@@ -115,16 +100,16 @@ fn write_head<B: BufMut>(event: &Event, dst: &mut B) {
 
 fn head_len(event: &Event) -> usize {
     let mut n = 1;
-    if let Some(c) = &event.comment {
+    if let Some(c) = event.comment() {
         n += c.len() + 8;
     }
-    if let Some(t) = &event.event_type {
+    if let Some(t) = event.event_type() {
         n += t.len() + 8;
     }
-    if let Some(id) = &event.id {
+    if let Some(id) = event.id() {
         n += id.len() + 5;
     }
-    if event.retry.is_some() {
+    if event.retry().is_some() {
         n += 48;
     }
     n
@@ -140,8 +125,7 @@ impl Event {
     /// ```
     pub fn write_to<B: BufMut>(&self, dst: &mut B) {
         write_head(self, dst);
-        if let Some(data) = &self.data {
-            let data = data.as_bytes();
+        if let Some(data) = self.data() {
             for_each_line(data, |s, e| {
                 dst.put_slice(b"data: ");
                 dst.put_slice(&data[s..e]);
@@ -168,7 +152,7 @@ impl Event {
     /// assert_eq!(buf.split().freeze(), "data: one\n\ndata: two\n\n");
     /// ```
     pub fn encode(&self, dst: &mut BytesMut) {
-        let data_len = self.data.as_ref().map_or(0, |d| d.len() + 8);
+        let data_len = self.data().map_or(0, |d| d.len() + 8);
         dst.reserve(head_len(self) + data_len);
         self.write_to(dst);
     }
@@ -206,7 +190,7 @@ impl Event {
         let mut buf = BytesMut::with_capacity(head_len(&self) + 64);
         write_head(&self, &mut buf);
         let has_fields = self.has_fields();
-        if let Some(data) = self.data {
+        if let Some(data) = self.into_data() {
             let data = data.into_bytes();
             for_each_line(&data, |s, e| {
                 buf.put_slice(b"data: ");
@@ -225,6 +209,31 @@ impl Event {
         frame.push(buf.freeze());
         frame
     }
+}
+
+/// How a stream sends `event`: appended to `batch` (one copy, the cheapest for all but long
+/// lines), or, when a data line is long enough to lend ([`ZERO_COPY_MIN`]), the batch so far
+/// and then the event's segments pushed to `queue`, the long lines as views of the data. The
+/// one place where the layout of an event on its way out is decided.
+pub(crate) fn for_stream(event: Event, batch: &mut BytesMut, queue: &mut VecDeque<Bytes>) {
+    if event.data().is_some_and(has_long_line) {
+        if !batch.is_empty() {
+            queue.push_back(batch.split().freeze());
+        }
+        queue.extend(event.into_frame().into_segments());
+    } else {
+        event.encode(batch);
+    }
+}
+
+/// Whether `data` has a line of at least [`ZERO_COPY_MIN`] bytes.
+fn has_long_line(data: &[u8]) -> bool {
+    if data.len() < ZERO_COPY_MIN {
+        return false;
+    }
+    let mut long = false;
+    for_each_line(data, |s, e| long |= e - s >= ZERO_COPY_MIN);
+    long
 }
 
 /// Writes a comment: one `:` line per line of `text`, with no blank line after it.

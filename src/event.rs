@@ -42,11 +42,11 @@ use core::time::Duration;
 #[derive(Clone, Default, PartialEq, Eq)]
 #[allow(clippy::struct_field_names)] // `event_type` names the wire field, as the accessor does
 pub struct Event {
-    pub(crate) data: Option<Data>,
-    pub(crate) event_type: Option<EventType>,
-    pub(crate) id: Option<EventId>,
-    pub(crate) retry: Option<Duration>,
-    pub(crate) comment: Option<Text>,
+    data: Option<Data>,
+    event_type: Option<EventType>,
+    id: Option<EventId>,
+    retry: Option<Duration>,
+    comment: Option<Text>,
 }
 
 impl Event {
@@ -413,7 +413,7 @@ macro_rules! id_from_int {
             /// Writes the number in decimal, without allocating.
             fn from(n: $t) -> EventId {
                 let mut buf = [0u8; 40];
-                let digits = crate::encode::write_decimal(u128::from(n), &mut buf);
+                let digits = crate::decimal::write_decimal(u128::from(n), &mut buf);
                 EventId::from_parsed(Text::copy_lossy(digits))
             }
         }
@@ -427,7 +427,7 @@ impl From<usize> for EventId {
         let mut buf = [0u8; 40];
         // usize is at most 64 bits wide on every target Rust supports.
         #[allow(clippy::cast_possible_truncation)]
-        let digits = crate::encode::write_decimal(n as u128, &mut buf);
+        let digits = crate::decimal::write_decimal(n as u128, &mut buf);
         EventId::from_parsed(Text::copy_lossy(digits))
     }
 }

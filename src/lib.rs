@@ -105,6 +105,7 @@ extern crate std;
 pub mod body;
 pub mod config;
 pub mod content_type;
+mod decimal;
 pub mod encode;
 pub mod error;
 mod event;
@@ -118,7 +119,6 @@ pub mod reconnect;
 pub mod sequence;
 pub mod stream;
 mod text;
-#[cfg(feature = "tokio")]
 mod timer;
 
 /// The README's examples, compiled and run as doc tests.

@@ -328,3 +328,22 @@ async fn a_proxy_of_items_forwards_id_only_blocks() {
     assert_eq!(ids, ["41", "42", "43"]);
     assert_eq!(items.last_event_id(), "43");
 }
+
+#[tokio::test]
+async fn large_data_of_short_lines_is_one_copy_not_segments() {
+    // 64 KiB of 100-byte lines: lending each line would cost a segment and a reference count
+    // per line; one copy into the batch is cheaper. Only a line long enough to lend is lent.
+    let lines: String = (0..660).map(|i| format!("{i:099}\n")).collect();
+    let chunks: Vec<_> = EncodeStream::new(stream::iter([Event::new(lines.clone())]))
+        .collect()
+        .await;
+    assert_eq!(chunks.len(), 1, "one chunk, no segments");
+    let wire = chunks[0].as_ref().unwrap();
+    assert!(wire.starts_with(b"data: 000"));
+    let mut parser = ssekit::Parser::new();
+    parser.feed(wire.clone());
+    assert_eq!(
+        parser.next_message().unwrap().unwrap().data(),
+        lines.trim_end()
+    );
+}
