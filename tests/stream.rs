@@ -342,8 +342,6 @@ async fn large_data_of_short_lines_is_one_copy_not_segments() {
     assert!(wire.starts_with(b"data: 000"));
     let mut parser = ssekit::Parser::new();
     parser.feed(wire.clone());
-    assert_eq!(
-        parser.next_message().unwrap().unwrap().data(),
-        lines.trim_end()
-    );
+    let got = parser.next_message().unwrap().unwrap();
+    assert!(got.data() == lines, "the data came back changed");
 }
