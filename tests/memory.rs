@@ -2,7 +2,8 @@
 //! while hostile streams are fed in various chunkings, and the peak must stay within what
 //! `ParserConfig` documents: both limits (plus one byte) and the chunks given to it.
 //!
-//! One test in this binary, so that no other test's allocations are counted.
+//! One test in this binary, so that no other test's allocations are counted. It also counts
+//! the allocations of encoding large events of short lines.
 
 use bytes::Bytes;
 use ssekit::{Parser, ParserConfig};
@@ -108,9 +109,35 @@ fn peak_memory_stays_within_the_documented_bound() {
             }
         }
     }
+    encoding_short_lines_allocates_once_per_event();
+
     // The defaults, 16 MiB each, on the first sequence in 64 KiB reads.
     let l = ssekit::config::DEFAULT_LIMIT;
     let (name, input) = hostile(l, l).swap_remove(0);
     let peak = peak_while_parsing(ParserConfig::new(), &input, 65536);
     assert!(peak <= 2 * l + 1 + 2 * 65536 + SLACK, "{name}: {peak}");
+}
+
+/// 64 KiB of data in 100-byte lines through `EncodeStream`: one copy into the batch, not a
+/// segment per line or a buffer grown by doubling.
+fn encoding_short_lines_allocates_once_per_event() {
+    use futures_util::{stream, StreamExt};
+    let events: Vec<ssekit::Event> = (0..20)
+        .map(|_| {
+            ssekit::Event::new(Bytes::from(
+                (0..660).map(|i| format!("{i:099}\n")).collect::<String>(),
+            ))
+        })
+        .collect();
+    let before = counting::allocations();
+    let chunks: Vec<_> = futures_executor::block_on(
+        ssekit::EncodeStream::new(stream::iter(events)).collect::<Vec<_>>(),
+    );
+    let allocations = counting::allocations() - before;
+    assert!(chunks.iter().all(Result::is_ok));
+    // The batch of 20 events, its growth, the frozen chunks and the collected Vec.
+    assert!(
+        allocations <= 2 * 20,
+        "{allocations} allocations for 20 events"
+    );
 }
