@@ -135,9 +135,10 @@ fn encoding_short_lines_allocates_once_per_event() {
     );
     let allocations = counting::allocations() - before;
     assert!(chunks.iter().all(Result::is_ok));
-    // The batch of 20 events, its growth, the frozen chunks and the collected Vec.
+    // Per event: its room in the batch and the shared header of the chunk split off it; plus
+    // the collected Vec's growth. (Lending each line instead cost 14 per event.)
     assert!(
-        allocations <= 2 * 20,
+        allocations <= 4 * 20,
         "{allocations} allocations for 20 events"
     );
 }
