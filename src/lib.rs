@@ -62,20 +62,61 @@
 //! # });
 //! ```
 //!
+#![cfg_attr(
+    all(feature = "axum", feature = "tokio"),
+    doc = include_str!("docs_axum.md")
+)]
+//! On hyper or any framework on `http` 1, [`EncodeStream::into_http_response`] gives the
+//! `http::Response` (feature `http-body`).
+//!
+//! # A client: reqwest
+//!
+//! Any stream of byte chunks becomes a stream of messages; errors print whole with
+//! [`error::Report`]:
+//!
+//! ```no_run
+//! use futures_util::StreamExt;
+//! use ssekit::{error::Report, SseStreamExt};
+//!
+//! # #[tokio::main] async fn main() {
+//! let request = serde_json::json!({ "stream": true, "messages": [] });
+//! let response = reqwest::Client::new()
+//!     .post("http://127.0.0.1:8080/v1/chat/completions")
+//!     .json(&request)
+//!     .send()
+//!     .await
+//!     .expect("request sent");
+//! let mut messages = response.bytes_stream().sse_events();
+//! while let Some(message) = messages.next().await {
+//!     match message {
+//!         Ok(m) if m.data() == "[DONE]" => break,
+//!         Ok(m) => print!("{}", m.data()),
+//!         Err(e) => {
+//!             eprintln!("{}", Report::new(&e)); // "reading the event stream failed: …"
+//!             break;
+//!         }
+//!     }
+//! }
+//! # }
+//! ```
+//!
 //! # Reconnect and fan out
 //!
 //! [`reconnect::Reconnect`] is the client's reconnection policy as a sans-IO state machine
-//! (the standard's rules, plus backoff, attempts, one-shot streams and an idle timeout), and
-//! [`sequence::Sequence`] tells gaps by arithmetic on `<epoch>-<offset>` ids. With the `hub`
-//! feature, `hub::Hub` fans encoded frames out to any number of subscribers with exact resume,
-//! explicit gaps and eviction of subscribers that fall behind.
+//! (the standard's rules, plus backoff, attempts, one-shot streams and an idle timeout); hand
+//! it every item ([`Reconnect::on_item`](reconnect::Reconnect::on_item)) and it keeps the
+//! last event ID, id-only blocks included. [`sequence::Sequence`] tells gaps by arithmetic on
+//! `<epoch>-<offset>` ids. With the `hub` feature, `hub::Hub` fans encoded frames out to any
+//! number of subscribers with exact resume, explicit gaps and eviction of subscribers that fall
+//! behind.
 //!
 //! # Features
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `std` | yes | `std::io::IoSlice` support for vectored writes of a [`encode::Frame`]. Without it the crate is `#![no_std]` with `alloc`. |
-//! | `http-body` | no | [`EncodeStream`] implements `http_body::Body`; [`body::headers`]; [`EventStream::from_body`]. |
+//! | `http-body` | no | [`EncodeStream`] implements `http_body::Body`; [`EncodeStream::into_http_response`]; [`body::headers`]; [`EventStream::from_body`]. |
+//! | `axum` | no | [`EncodeStream`] is an axum `IntoResponse` (through `axum-core`; implies `http-body`). |
 //! | `tokio` | no | [`TokioTimer`], keep-alive on tokio's clock. |
 //! | `serde` | no | [`EventBuilder::json`]. |
 //! | `hub` | no | `hub::Hub`: a runtime-agnostic fan-out ring of encoded frames. |
@@ -113,11 +154,13 @@ mod field;
 #[cfg(feature = "hub")]
 #[cfg_attr(docsrs, doc(cfg(feature = "hub")))]
 pub mod hub;
+mod line;
 mod message;
 mod parser;
 pub mod reconnect;
 pub mod sequence;
 pub mod stream;
+mod swar;
 mod text;
 mod timer;
 

@@ -9,6 +9,7 @@
 //!
 //! The module's tests run under Miri in CI.
 
+use crate::swar::{word, HIGH};
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -21,7 +22,7 @@ use core::ops::Deref;
 
 /// Texts up to this many bytes (31) are stored inline: copying them costs less than the atomic
 /// reference count of a shared [`Bytes`] view.
-pub(crate) const INLINE_CAP: usize = 31;
+const INLINE_CAP: usize = 31;
 
 /// An inline buffer laid out in whole words, so that moving a `Text` copies words (a
 /// byte-packed layout made the compiler copy at odd offsets, which stalled store forwarding
@@ -64,6 +65,12 @@ enum Repr {
 pub struct Text(Repr);
 
 impl Text {
+    /// Whether text of `len` bytes is kept inline (no allocation, no reference count).
+    #[inline]
+    pub(crate) const fn fits_inline(len: usize) -> bool {
+        len <= INLINE_CAP
+    }
+
     /// The empty text.
     ///
     /// ```
@@ -378,17 +385,6 @@ pub(crate) fn is_utf8(bytes: &[u8]) -> bool {
     let first = first_non_ascii(bytes);
     let last = last_non_ascii(bytes);
     bytes.get(first..=last).is_some_and(dfa_valid)
-}
-
-/// The high bit of every byte of a word.
-pub(crate) const HIGH: u64 = 0x8080_8080_8080_8080;
-
-/// The first eight bytes of `w` as a little-endian word.
-#[inline]
-pub(crate) fn word(w: &[u8]) -> u64 {
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&w[..8]);
-    u64::from_le_bytes(a)
 }
 
 /// Offset of the first byte >= 0x80, a word at a time (the caller knows there is one).

@@ -12,7 +12,11 @@ fuzz_target!(|input: &[u8]| {
     };
     let line = 1 + usize::from(knobs & 0x0f);
     let event = 1 + usize::from(knobs >> 4) * 3;
-    let mut p = Parser::with_config(ParserConfig::new().with_max_line_len(line).with_max_event_len(event));
+    let mut p = Parser::with_config(
+        ParserConfig::new()
+            .with_max_line_len(line)
+            .with_max_event_len(event),
+    );
     for chunk in stream.chunks(1 + usize::from(knobs % 7)) {
         p.feed(Bytes::copy_from_slice(chunk));
         while let Some(item) = p.next() {

@@ -24,7 +24,7 @@ fuzz_target!(|input: &[u8]| {
                 Item::Message(m) => got.push(naive::Out::Message {
                     event_type: m.event_type().into(),
                     data: m.data().into(),
-                    last_event_id: m.last_event_id().into(),
+                    last_event_id: m.last_event_id().to_string(),
                 }),
                 Item::Retry(d) => got.push(naive::Out::Retry(d.as_millis() as u64)),
                 Item::Comment(c) => got.push(naive::Out::Comment(c.to_string())),
