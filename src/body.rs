@@ -64,7 +64,7 @@ where
     S: Stream,
     S::Item: IntoEvent,
 {
-    /// A `200 OK` [`http::Response`] with this stream as its body and the [`headers`] set:
+    /// A `200 OK` [`http::Response`](https://docs.rs/http/1/http/response/struct.Response.html) with this stream as its body and the [`headers`] set:
     /// what hyper, or any framework on `http` 1, returns as it is. (In axum, with the `axum`
     /// feature, the stream is an `IntoResponse` itself.)
     ///
@@ -125,7 +125,7 @@ where
 }
 
 pin_project! {
-    /// The data frames of an `http_body::Body` as a stream of [`Bytes`] (trailers are skipped).
+    /// The data frames of an `http_body::Body` as a stream of [`Bytes`](https://docs.rs/bytes/1/bytes/struct.Bytes.html) (trailers are skipped).
     ///
     /// Made by [`EventStream::from_body`]; usable on its own.
     ///

@@ -2,9 +2,9 @@
 //!
 //! Two ways, with the same bytes on the wire:
 //!
-//! - **into a buffer** — [`Event::encode`] into a [`BytesMut`], or [`Event::write_to`] into any
-//!   [`BufMut`]: one copy, the cheapest way for events up to a few KiB;
-//! - **as segments** — [`Event::into_frame`] gives a [`Frame`], a [`Buf`] whose chunks point
+//! - **into a buffer** — [`Event::encode`] into a [`BytesMut`](https://docs.rs/bytes/1/bytes/struct.BytesMut.html), or [`Event::write_to`] into any
+//!   [`BufMut`](https://docs.rs/bytes/1/bytes/trait.BufMut.html): one copy, the cheapest way for events up to a few KiB;
+//! - **as segments** — [`Event::into_frame`] gives a [`Frame`], a [`Buf`](https://docs.rs/bytes/1/bytes/trait.Buf.html) whose chunks point
 //!   into the event's own data for every data line of at least [`ZERO_COPY_MIN`] bytes, so a
 //!   large payload goes out without being copied (hyper sends the chunks with one vectored
 //!   write).
@@ -116,7 +116,7 @@ fn head_len(event: &Event) -> usize {
 }
 
 impl Event {
-    /// Writes the event into any [`BufMut`].
+    /// Writes the event into any [`BufMut`](https://docs.rs/bytes/1/bytes/trait.BufMut.html).
     ///
     /// ```
     /// let mut out = Vec::new();
@@ -140,7 +140,7 @@ impl Event {
     /// Appends the event to `dst`, reserving room first.
     ///
     /// This is the fastest way to encode small events: reuse one `BytesMut` and
-    /// [`split`](BytesMut::split) off what is ready to send.
+    /// [`split`](https://docs.rs/bytes/1/bytes/struct.BytesMut.html#method.split) off what is ready to send.
     ///
     /// ```
     /// use bytes::BytesMut;
@@ -157,7 +157,7 @@ impl Event {
         self.write_to(dst);
     }
 
-    /// Encodes the event into new [`Bytes`].
+    /// Encodes the event into new [`Bytes`](https://docs.rs/bytes/1/bytes/struct.Bytes.html).
     ///
     /// ```
     /// assert_eq!(ssekit::Event::new("hi").to_bytes(), "data: hi\n\n");
@@ -250,7 +250,7 @@ pub fn comment<B: BufMut>(text: &str, dst: &mut B) {
     write_comment_lines(text.as_bytes(), dst);
 }
 
-/// Encodes a comment into new [`Bytes`], as [`comment`] writes it.
+/// Encodes a comment into new [`Bytes`](https://docs.rs/bytes/1/bytes/struct.Bytes.html), as [`comment`] writes it.
 ///
 /// ```
 /// assert_eq!(ssekit::encode::comment_bytes(&ssekit::Text::from_static("hi")), ": hi\n");
@@ -262,10 +262,10 @@ pub fn comment_bytes(text: &Text) -> Bytes {
     buf.freeze()
 }
 
-/// An encoded event as a sequence of [`Bytes`] segments: a [`Buf`] that lends large data
+/// An encoded event as a sequence of [`Bytes`](https://docs.rs/bytes/1/bytes/struct.Bytes.html) segments: a [`Buf`](https://docs.rs/bytes/1/bytes/trait.Buf.html) that lends large data
 /// without copying it. Made by [`Event::into_frame`].
 ///
-/// [`Buf::chunks_vectored`] yields every segment, so a writer can send the whole frame with
+/// [`Buf::chunks_vectored`](https://docs.rs/bytes/1/bytes/trait.Buf.html#method.chunks_vectored) yields every segment, so a writer can send the whole frame with
 /// one vectored write.
 ///
 /// ```
@@ -329,7 +329,7 @@ impl Frame {
         self.segs.into_iter()
     }
 
-    /// Joins the frame into one [`Bytes`]: free when it has one segment, a copy otherwise.
+    /// Joins the frame into one [`Bytes`](https://docs.rs/bytes/1/bytes/struct.Bytes.html): free when it has one segment, a copy otherwise.
     ///
     /// ```
     /// assert_eq!(ssekit::Event::new("x").into_frame().into_bytes(), "data: x\n\n");

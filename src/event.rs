@@ -502,7 +502,7 @@ impl Data {
         self.as_bytes().is_empty()
     }
 
-    /// Converts into [`Bytes`]: free for `Bytes`, literals and long [`Text`]; a `Vec`
+    /// Converts into [`Bytes`](https://docs.rs/bytes/1/bytes/struct.Bytes.html): free for `Bytes`, literals and long [`Text`]; a `Vec`
     /// or `String` becomes `Bytes` without copying (which allocates a small header when its
     /// capacity exceeds its length).
     ///

@@ -20,7 +20,7 @@
 //! - [`Position::Ahead`]: the id is newer than anything here yet (another instance published
 //!   it first): the cursor yields ids after it as they arrive.
 //!
-//! A [`Cursor`] is a [`Stream`] of [`Delivery`] items, woken by `publish` through the task's
+//! A [`Cursor`] is a [`Stream`](https://docs.rs/futures-core/0.3/futures_core/stream/trait.Stream.html) of [`Delivery`] items, woken by `publish` through the task's
 //! `Waker`: it works on any executor. A cursor that falls off the ring gets a
 //! [`Delivery::Gap`] naming the last id it got and the next one it gets, never a silent skip.
 //! The [`HubConfig`] policy evicts subscribers that are more than N events or T behind: they
@@ -689,7 +689,7 @@ impl<K: Ord + Clone> Hub<K> {
     }
 }
 
-/// A subscriber's position in a [`Hub`]: a [`Stream`] of [`Delivery`] items. Dropping it
+/// A subscriber's position in a [`Hub`]: a [`Stream`](https://docs.rs/futures-core/0.3/futures_core/stream/trait.Stream.html) of [`Delivery`] items. Dropping it
 /// unsubscribes.
 pub struct Cursor<K> {
     shared: Arc<Shared<K>>,

@@ -1,4 +1,4 @@
-//! [`Text`]: immutable, cheaply cloned UTF-8, either inline or a view into [`Bytes`].
+//! [`Text`]: immutable, cheaply cloned UTF-8, either inline or a view into [`Bytes`](https://docs.rs/bytes/1/bytes/struct.Bytes.html).
 //!
 //! This is the only module of the crate with `unsafe` code. Every `Text` upholds one invariant:
 //! **its bytes are valid UTF-8**. Each constructor either takes a `&str`/`String` (valid by
@@ -21,7 +21,7 @@ use core::hash::{Hash, Hasher};
 use core::ops::Deref;
 
 /// Texts up to this many bytes (31) are stored inline: copying them costs less than the atomic
-/// reference count of a shared [`Bytes`] view.
+/// reference count of a shared [`Bytes`](https://docs.rs/bytes/1/bytes/struct.Bytes.html) view.
 const INLINE_CAP: usize = 31;
 
 /// An inline buffer laid out in whole words, so that moving a `Text` copies words (a
@@ -44,7 +44,7 @@ enum Repr {
 ///
 /// `Text` is how ssekit holds the strings of an event: a parsed message's data, type and id,
 /// and an outgoing event's comment. Short texts (up to 31 bytes) live inline; longer ones are a
-/// [`Bytes`] view, so parsed data points into the received buffer instead of copying it.
+/// [`Bytes`](https://docs.rs/bytes/1/bytes/struct.Bytes.html) view, so parsed data points into the received buffer instead of copying it.
 ///
 /// It dereferences to [`str`] and compares equal to `str`, `&str` and `String`.
 ///
@@ -236,7 +236,7 @@ impl Text {
         }
     }
 
-    /// Converts into [`Bytes`]: free for long texts, a copy of at most 31 bytes otherwise.
+    /// Converts into [`Bytes`](https://docs.rs/bytes/1/bytes/struct.Bytes.html): free for long texts, a copy of at most 31 bytes otherwise.
     ///
     /// ```
     /// let b = ssekit::Text::from_static("abc").into_bytes();
@@ -250,7 +250,7 @@ impl Text {
         }
     }
 
-    /// Whether this text is a view into a shared [`Bytes`] buffer (not stored inline).
+    /// Whether this text is a view into a shared [`Bytes`](https://docs.rs/bytes/1/bytes/struct.Bytes.html) buffer (not stored inline).
     ///
     /// Handy to check that parsing did not copy.
     ///

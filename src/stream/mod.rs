@@ -12,7 +12,7 @@ pub use encode::{EncodeStream, IntoEvent, KeepAlive};
 use bytes::Bytes;
 use futures_core::Stream;
 
-/// Adapters on any [`Stream`]: `.sse_events()` on byte streams, `.sse_encode()` on event
+/// Adapters on any [`Stream`](https://docs.rs/futures-core/0.3/futures_core/stream/trait.Stream.html): `.sse_events()` on byte streams, `.sse_encode()` on event
 /// streams.
 ///
 /// ```
@@ -41,8 +41,8 @@ pub trait SseStreamExt: Stream + Sized {
         EventStream::new(self)
     }
 
-    /// Parses this stream of byte chunks into every parser [`Item`]: messages,
-    /// `retry` values and (when the [`ParserConfig`] asks for them)
+    /// Parses this stream of byte chunks into every parser [`Item`](crate::Item): messages,
+    /// `retry` values and (when the [`ParserConfig`](crate::ParserConfig) asks for them)
     /// comments; see [`ItemStream`].
     ///
     /// ```
