@@ -25,7 +25,7 @@ use core::fmt;
 /// [`Frame`]; shorter lines are copied, which is cheaper than another segment and its
 /// reference count.
 ///
-/// Measured with `cargo bench --bench encode -- crossover` (one owned `Bytes` payload per
+/// Measured with `cargo bench -p ssekit-benches --bench encode -- crossover` (one owned `Bytes` payload per
 /// event): copying and segments cost the same at 4 KiB (≈170 ns), segments win by 1.7× at
 /// 16 KiB and 2× at 64 KiB, copying wins by 1.5–2× at 256 B–1 KiB.
 pub const ZERO_COPY_MIN: usize = 8 * 1024;

@@ -565,7 +565,7 @@ impl From<&String> for Data {
 }
 
 impl From<&[u8]> for Data {
-    /// Copies the bytes.
+    /// Copies the bytes; `Bytes::from_static` keeps a byte literal without copying.
     fn from(s: &[u8]) -> Data {
         Data(DataRepr::Bytes(Bytes::copy_from_slice(s)))
     }

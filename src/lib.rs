@@ -165,7 +165,13 @@ mod text;
 mod timer;
 
 /// The README's examples, compiled and run as doc tests.
-#[cfg(all(doctest, feature = "http-body", feature = "tokio", feature = "serde"))]
+#[cfg(all(
+    doctest,
+    feature = "axum",
+    feature = "http-body",
+    feature = "tokio",
+    feature = "serde"
+))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 

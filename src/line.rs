@@ -39,8 +39,8 @@ pub(crate) enum Line<'a> {
     InChunk { line: &'a [u8], src: &'a Bytes },
     /// A complete line that began in an earlier chunk, joined in the carry buffer.
     Joined(&'a [u8]),
-    /// A long joined line, handed over whole: its values would have to be copied out of the
-    /// carry buffer anyway, so they become views of it instead.
+    /// A long joined data line, handed over whole: its value would have to be copied out of
+    /// the carry buffer anyway, so it becomes a view of it instead.
     Owned(Bytes),
     /// A line is longer than the limit. It is skipped, and so is every line up to the next
     /// blank one; the caller drops the event in progress.
@@ -281,7 +281,11 @@ impl Lines {
             return Line::TooLong;
         }
         extend_capped(&mut self.carry, &self.chunk[pos..end], self.max_line_len);
-        if !Text::fits_inline(self.carry.len().saturating_sub("data: ".len())) {
+        // A long data line: its value must be owned anyway (other fields are short, and their
+        // values are copied out so that the buffer is reused).
+        if self.carry.starts_with(b"data:")
+            && !Text::fits_inline(self.carry.len().saturating_sub("data: ".len()))
+        {
             return Line::Owned(Bytes::from(mem::take(&mut self.carry)));
         }
         self.carry_reported = true;

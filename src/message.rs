@@ -206,8 +206,9 @@ pub enum Item {
     Comment(Text),
     /// A block set the last event ID and dispatched no message: an id-only block
     /// (`id: 42\n\n`, as servers send to tell a new client where the stream stands), or one
-    /// whose data was dropped for exceeding a limit. The standard fires no event, but the id
-    /// changed: a proxy forwards it ([`Item::into_event`]), a reconnecting client sends it as
+    /// whose data was dropped for exceeding a limit. Reported for every such block, also when
+    /// the id is the one already in force. The standard fires no event, but the id is set: a
+    /// proxy forwards it ([`Item::into_event`]), a reconnecting client sends it as
     /// `Last-Event-ID` ([`Reconnect::on_item`](crate::reconnect::Reconnect::on_item) keeps it).
     ///
     /// ```

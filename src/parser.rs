@@ -287,7 +287,8 @@ impl Parser {
         self.fields.retry = retry;
     }
 
-    /// The next message, skipping other items (retry, comments).
+    /// The next message, skipping other items (retry, comments, id-only blocks; the last event
+    /// ID they set is still [`last_event_id`](Parser::last_event_id)).
     ///
     /// # Errors
     ///
@@ -453,6 +454,10 @@ impl Fields {
                 // The first line's own buffer becomes the event's when nothing else holds it
                 // (a line joined from several chunks), so the first line is never held twice.
                 let mut buf = Vec::from(first.into_bytes());
+                if buf.capacity() > limit {
+                    // It was a whole chunk that nothing else held: keep only what is needed.
+                    buf.shrink_to(buf.len() + 1 + value.len());
+                }
                 extend_capped(&mut buf, b"\n", limit);
                 extend_capped(&mut buf, value, limit);
                 self.data_buf = buf;

@@ -553,9 +553,9 @@ impl<I: Instant> Reconnect<I> {
         http::HeaderValue::from_bytes(id.as_str().as_bytes()).ok()
     }
 
-    /// Sets the last event ID: to resume from a stored position, or after a block that set
-    /// `id:` without data (the parser's [`last_event_id`](crate::Parser::last_event_id) knows
-    /// it; no message carried it).
+    /// Sets the last event ID: to resume from a stored position. (Ids the stream sets, id-only
+    /// blocks included, reach the policy through [`on_item`](Self::on_item); copying one from
+    /// a parser by hand is not needed, and from a parser new to the connection would be wrong.)
     ///
     /// Like a browser, the value is sent with leading and trailing spaces and tabs removed, and
     /// an empty one sends no header. An id that cannot be a header value at all (it holds a

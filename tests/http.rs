@@ -123,6 +123,7 @@ async fn body_frames_are_the_encoded_events() {
     assert_eq!(collected, "data: a\n\ndata: b\n\n");
 }
 
+#[cfg(all(feature = "axum", feature = "tokio"))]
 #[tokio::test]
 async fn an_axum_handler_streams_with_the_right_headers() {
     use axum::{response::IntoResponse, routing::get, Router};

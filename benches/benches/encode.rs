@@ -1,7 +1,7 @@
 //! Encoder throughput, side by side with the encoders users pick today, on the same events.
 //!
 //! ```sh
-//! cargo bench --bench encode
+//! cargo bench -p ssekit-benches --bench encode
 //! ```
 //!
 //! Workloads: (i) 50,000 small JSON events shaped like an LLM token stream, each handed over

@@ -2,7 +2,7 @@
 //! `tokio::sync::broadcast`, the baseline, on the same frames in the same run.
 //!
 //! ```sh
-//! cargo bench --bench fanout --features hub
+//! cargo bench -p ssekit-benches --bench fanout
 //! ```
 //!
 //! Each subscriber is a tokio task on a 2-worker runtime that reads 100 frames and checks their

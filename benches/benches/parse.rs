@@ -1,14 +1,14 @@
 //! Parser throughput, side by side with the parsers users pick today, on the same chunks.
 //!
 //! ```sh
-//! cargo bench --bench parse
+//! cargo bench -p ssekit-benches --bench parse
 //! ```
 //!
 //! Workloads: (i) an LLM token stream in 16 KiB reads; (ii) 64 KiB multi-line messages;
 //! (iii) small messages with event/id/retry/comments, half CRLF; (iv) stream (i) in random
 //! 1–64 byte reads; plus a 16/32 MiB single line fed whole, in 64-byte and 1-byte chunks, to
 //! show the work is linear. Before timing, every parser's full output is checked against the
-//! reference parser in `tests/common/naive.rs`; while timing, each run's count and checksum
+//! reference parser in `tests/support/src/naive.rs`; while timing, each run's count and checksum
 //! are checked too, so nobody is timed on a wrong answer. Allocations per message on (i) are
 //! counted with a counting global allocator and printed.
 

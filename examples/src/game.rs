@@ -138,7 +138,8 @@ impl Game {
             let wait = if speed > 0.0 {
                 let match_seconds =
                     f64::from(moment.minute.saturating_sub(previous_minute)) * 60.0 + 20.0;
-                Duration::from_secs_f64(match_seconds / speed)
+                // A speed so small that the wait overflows waits as long as a Duration can.
+                Duration::try_from_secs_f64(match_seconds / speed).unwrap_or(Duration::MAX)
             } else {
                 Duration::ZERO
             };
@@ -187,13 +188,15 @@ impl Game {
     pub fn subscribe(self: &Arc<Self>, after: Option<u64>) -> Subscription {
         let last = self.moments.len() as u64;
         let after = match after {
-            Some(id) if id == last => return Subscription::Over,
             Some(id) if id > last => {
                 eprintln!("client connected with an id past the match ({id}), from the start");
                 0
             }
             Some(id) => {
                 eprintln!("client connected, resuming after event {id}");
+                if id == last {
+                    return Subscription::Over;
+                }
                 id
             }
             None => {
@@ -308,10 +311,7 @@ pub async fn start() -> std::io::Result<(tokio::net::TcpListener, Arc<Game>)> {
 
 /// `KEEP_ALIVE_SECS` (default 15): the keep-alive interval.
 pub fn keep_alive() -> Duration {
-    std::env::var("KEEP_ALIVE_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .map_or(Duration::from_secs(15), Duration::from_secs_f64)
+    crate::env_secs("KEEP_ALIVE_SECS", Duration::from_secs(15))
 }
 
 /// `MATCH_SPEED` (times real time; default 30, a match in about 3½ minutes; `0` is instant).
@@ -319,6 +319,7 @@ pub fn match_speed() -> f64 {
     std::env::var("MATCH_SPEED")
         .ok()
         .and_then(|s| s.parse().ok())
+        .filter(|s: &f64| s.is_finite() && *s >= 0.0)
         .unwrap_or(30.0)
 }
 

@@ -261,6 +261,7 @@ async fn browser_gets_every_event_once_across_a_server_side_disconnect() {
     // Cut every stream from the server side, mid-match.
     let before = reqwest::Client::new()
         .post(format!("{origin}/admin/disconnect"))
+        .bearer_auth(examples::ADMIN_TOKEN)
         .send()
         .await
         .unwrap();
@@ -305,10 +306,10 @@ async fn browser_gets_every_event_once_across_a_server_side_disconnect() {
     session.eval("window.scrollTo(0, 0); return null;").await;
     let png = session.screenshot_png().await;
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
-    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/live_scores.png");
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("live_scores.png");
     std::fs::write(&target, &png).unwrap();
     if std::env::var("SSEKIT_UPDATE_SCREENSHOT").is_ok() {
-        let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/live_scores.png");
+        let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/live_scores.png");
         std::fs::write(docs, &png).unwrap();
     }
     session.close().await;

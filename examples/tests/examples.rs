@@ -461,3 +461,39 @@ async fn client_survives_a_server_restart_mid_match() {
         .iter()
         .any(|l| l == "stopped: the server answered 204 No Content"));
 }
+
+#[tokio::test]
+async fn admin_endpoints_take_the_token_and_are_closed_without_one() {
+    for name in ["live_scores", "hyper_server"] {
+        let (_server, origin) = Running::server(name, "0", &[("MATCH_SPEED", "0")]);
+        let url = format!("{origin}/admin/disconnect");
+        let http = reqwest::Client::new();
+        let none = http.post(&url).send().await.unwrap().status();
+        let wrong = http.post(&url).bearer_auth("guess").send().await.unwrap();
+        let right = http
+            .post(&url)
+            .bearer_auth(examples::ADMIN_TOKEN)
+            .send()
+            .await;
+        assert_eq!(
+            (
+                none.as_u16(),
+                wrong.status().as_u16(),
+                right.unwrap().status().as_u16()
+            ),
+            (401, 401, 204),
+            "{name}"
+        );
+        // No ADMIN_TOKEN configured: refused whatever the request says.
+        let (_closed, origin) = Running::server(name, "0", &[("ADMIN_TOKEN", "")]);
+        let url = format!("{origin}/admin/disconnect");
+        let status = http
+            .post(&url)
+            .bearer_auth("")
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 403, "{name}");
+    }
+}

@@ -1,5 +1,5 @@
 //! The parser over arbitrary bytes in arbitrary chunks: never panics, and gives exactly what
-//! the reference parser (tests/common/naive.rs, written from the standard) gives for the
+//! the reference parser (`ssekit_test_support::naive`, written from the standard) gives for the
 //! whole input.
 #![no_main]
 

@@ -24,16 +24,16 @@ mod sealed {
 /// Sealed: the two modes are the crate's.
 ///
 /// ```
-/// use ssekit::stream::{Items, Messages, ParseMode};
-/// use ssekit::Item;
-/// let retry = Item::Retry(std::time::Duration::from_secs(1));
-/// assert!(Messages::pick(retry.clone()).is_none());
-/// assert!(Items::pick(retry).is_some());
+/// fn messages_only<S, M: ssekit::stream::ParseMode<Output = ssekit::MessageEvent>>(
+///     _: &ssekit::stream::ParseStream<S, M>,
+/// ) {}
+/// messages_only(&ssekit::EventStream::new(futures_util::stream::empty::<Result<Vec<u8>, ()>>()));
 /// ```
 pub trait ParseMode: sealed::Sealed {
     /// What the stream yields.
     type Output;
     /// The item as yielded, or `None` to skip it.
+    #[doc(hidden)]
     fn pick(item: Item) -> Option<Self::Output>;
 }
 

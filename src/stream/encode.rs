@@ -3,7 +3,7 @@
 
 use crate::encode::KEEP_ALIVE;
 use crate::event::Event;
-use crate::message::MessageEvent;
+use crate::message::{Item, MessageEvent};
 use crate::text::Text;
 use crate::timer::{NoTimer, Timer};
 use alloc::collections::VecDeque;
@@ -60,6 +60,23 @@ impl<E> IntoEvent for Result<Event, E> {
     type Error = E;
     fn into_event(self) -> Result<Event, E> {
         self
+    }
+}
+
+/// Any parser item, re-served as [`Item::into_event`] does: a proxy of
+/// `upstream.sse_items().sse_encode()` forwards messages, id-only blocks, `retry` and (when
+/// reported) comments.
+impl IntoEvent for Item {
+    type Error = Infallible;
+    fn into_event(self) -> Result<Event, Infallible> {
+        Ok(Item::into_event(self))
+    }
+}
+
+impl<E> IntoEvent for Result<Item, E> {
+    type Error = E;
+    fn into_event(self) -> Result<Event, E> {
+        self.map(Item::into_event)
     }
 }
 

@@ -3,8 +3,8 @@
 //! jittered backoff while the server is down, resuming with `Last-Event-ID`.
 //!
 //! ```sh
-//! cargo run --example client --features http-body,tokio,serde                # live_scores' /events
-//! cargo run --example client --features http-body,tokio,serde -- http://127.0.0.1:3000/report --once
+//! cargo run --bin client                # live_scores' /events
+//! cargo run --bin client -- http://127.0.0.1:3000/report --once
 //! ```
 //!
 //! Options: `--once` reads a one-shot, LLM-style stream: it prints the text of each
@@ -60,7 +60,8 @@ fn options() -> Result<Options, String> {
                 let secs: f64 = value("--idle")?
                     .parse()
                     .map_err(|e| format!("--idle: {e}"))?;
-                opts.idle = Some(Duration::from_secs_f64(secs));
+                opts.idle =
+                    Some(Duration::try_from_secs_f64(secs).map_err(|e| format!("--idle: {e}"))?);
             }
             "--max-attempts" => {
                 let n = value("--max-attempts")?
@@ -139,12 +140,9 @@ async fn read(
             }
             Some(Err(e)) => {
                 eprintln!("stream failed: {}", Report::new(&e));
-                policy.set_last_event_id(items.last_event_id());
                 return policy.on_error(now);
             }
             None => {
-                // A block may have set `id:` without data: the parser knows, no message said.
-                policy.set_last_event_id(items.last_event_id());
                 eprintln!("stream ended");
                 return policy.on_end(now);
             }

@@ -2,7 +2,7 @@
 //! `http_body::Body`, so it is the response body as is.
 //!
 //! ```sh
-//! cargo run --example hyper_server --features http-body,tokio,serde
+//! cargo run --bin hyper_server
 //! curl -N http://127.0.0.1:3000/events
 //! ```
 //!
@@ -44,7 +44,16 @@ fn sse(events: BoxStream<'static, Event>, keep_alive: Duration) -> Response<Body
     response.map(BodyExt::boxed_unsync)
 }
 
-async fn handle(game: Arc<Game>, keep_alive: Duration, req: Request<Incoming>) -> Response<Body> {
+/// What every connection shares.
+struct Server {
+    game: Arc<Game>,
+    keep_alive: Duration,
+    /// What `POST /admin/disconnect` requires (`ADMIN_TOKEN`); refused without one.
+    admin_token: Option<String>,
+}
+
+async fn handle(server: Arc<Server>, req: Request<Incoming>) -> Response<Body> {
+    let (game, keep_alive) = (&server.game, server.keep_alive);
     match (req.method(), req.uri().path()) {
         (&Method::GET, "/") => plain(StatusCode::OK, "text/html; charset=utf-8", PAGE),
         (&Method::GET, "/api/match") => {
@@ -60,10 +69,21 @@ async fn handle(game: Arc<Game>, keep_alive: Duration, req: Request<Incoming>) -
                 Subscription::Stream(events) => sse(events.boxed(), keep_alive),
             }
         }
-        (&Method::GET, "/report") => sse(game::report(&game).boxed(), keep_alive),
+        (&Method::GET, "/report") => sse(game::report(game).boxed(), keep_alive),
         (&Method::POST, "/admin/disconnect") => {
-            game.cut_connections();
-            plain(StatusCode::NO_CONTENT, "text/plain", "")
+            let authorization = req.headers().get(header::AUTHORIZATION);
+            let token = server.admin_token.as_deref();
+            match ssekit_examples::check_bearer(authorization.map(|v| v.as_bytes()), token) {
+                Ok(()) => {
+                    game.cut_connections();
+                    plain(StatusCode::NO_CONTENT, "text/plain", "")
+                }
+                Err(status) => plain(
+                    StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN),
+                    "text/plain",
+                    "takes `Authorization: Bearer $ADMIN_TOKEN`\n",
+                ),
+            }
         }
         _ => plain(StatusCode::NOT_FOUND, "text/plain", "not found\n"),
     }
@@ -74,13 +94,18 @@ async fn main() -> std::io::Result<()> {
     let keep_alive = game::keep_alive();
     let (listener, game) = game::start().await?;
     println!("live scores (hyper) at http://{}/", listener.local_addr()?);
+    let server = Arc::new(Server {
+        game,
+        keep_alive,
+        admin_token: ssekit_examples::admin_token(),
+    });
     loop {
         let (tcp, _) = listener.accept().await?;
-        let game = Arc::clone(&game);
+        let server = Arc::clone(&server);
         tokio::spawn(async move {
             let service = service_fn(move |req| {
-                let game = Arc::clone(&game);
-                async move { Ok::<_, Infallible>(handle(game, keep_alive, req).await) }
+                let server = Arc::clone(&server);
+                async move { Ok::<_, Infallible>(handle(server, req).await) }
             });
             // A client that goes away mid-stream ends its connection; nothing to report.
             let _ = hyper::server::conn::http1::Builder::new()

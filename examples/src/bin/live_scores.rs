@@ -2,7 +2,7 @@
 //! `EventSource`. Start it and open the page:
 //!
 //! ```sh
-//! cargo run --example live_scores --features http-body,tokio,serde
+//! cargo run --bin live_scores
 //! # then open http://127.0.0.1:3000/
 //! ```
 //!
@@ -13,7 +13,8 @@
 //!   `retry` hint, keep-alive comments. `Last-Event-ID` (or `?last_event_id=`) resumes exactly
 //!   after that event; a client that has seen full time gets `204 No Content` (stop).
 //! - `GET /report`: an LLM-style one-shot stream of the match report, ending with `[DONE]`.
-//! - `POST /admin/disconnect`: ends every open stream, to watch browsers reconnect.
+//! - `POST /admin/disconnect`: ends every open stream, to watch browsers reconnect. It takes
+//!   `Authorization: Bearer $ADMIN_TOKEN`, and is refused when `ADMIN_TOKEN` is not set.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +33,8 @@ use ssekit_examples::PAGE;
 struct App {
     game: Arc<Game>,
     keep_alive: Duration,
+    /// What `POST /admin/disconnect` requires (`ADMIN_TOKEN`); refused without one.
+    admin_token: Option<Arc<str>>,
 }
 
 async fn events(State(app): State<App>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
@@ -53,9 +56,16 @@ async fn info(State(app): State<App>) -> Json<serde_json::Value> {
     Json(app.game.info().clone())
 }
 
-async fn disconnect(State(app): State<App>) -> StatusCode {
-    app.game.cut_connections();
-    StatusCode::NO_CONTENT
+async fn disconnect(State(app): State<App>, headers: HeaderMap) -> StatusCode {
+    let authorization = headers.get(axum::http::header::AUTHORIZATION);
+    let token = app.admin_token.as_deref();
+    match ssekit_examples::check_bearer(authorization.map(|v| v.as_bytes()), token) {
+        Ok(()) => {
+            app.game.cut_connections();
+            StatusCode::NO_CONTENT
+        }
+        Err(status) => StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN),
+    }
 }
 
 /// The router, apart from `main` so that other examples can mount it.
@@ -74,5 +84,11 @@ async fn main() -> std::io::Result<()> {
     let keep_alive = game::keep_alive();
     let (listener, game) = game::start().await?;
     println!("live scores at http://{}/", listener.local_addr()?);
-    axum::serve(listener, router(App { game, keep_alive })).await
+    let admin_token = ssekit_examples::admin_token().map(Arc::from);
+    let app = App {
+        game,
+        keep_alive,
+        admin_token,
+    };
+    axum::serve(listener, router(app)).await
 }

@@ -2,15 +2,16 @@
 //! turned back into an event without copying its data, with the proxy's own keep-alive.
 //!
 //! ```sh
-//! cargo run --example live_scores --features http-body,tokio,serde   # the upstream, port 3000
-//! PORT=3001 cargo run --example proxy --features http-body,tokio,serde
+//! cargo run --bin live_scores   # the upstream, port 3000
+//! PORT=3001 cargo run --bin proxy
 //! curl -N http://127.0.0.1:3001/events
 //! ```
 //!
 //! `UPSTREAM` (default `http://127.0.0.1:3000/events`), `PORT` (default 3001), `KEEP_ALIVE_SECS`
-//! (default 15). The proxy holds no state: each downstream connection opens its own upstream
-//! one, forwarding `Last-Event-ID`, so a downstream reconnect resumes upstream too. `retry`
-//! hints pass through; upstream comments (its keep-alives) do not, since the proxy sends its
+//! (default 15), `UPSTREAM_IDLE_SECS` (default 45: an upstream silent that long, keep-alives
+//! included, is taken for dead and the downstream stream ends with an error). The proxy holds no state: each downstream connection opens its own upstream
+//! one, forwarding `Last-Event-ID`, so a downstream reconnect resumes upstream too. Messages and
+//! id-only blocks pass through; `retry` hints go out with the next event; upstream comments (its keep-alives) do not, since the proxy sends its
 //! own. An upstream `204` is passed on (the client stops); any other upstream failure is a
 //! `502`. If the upstream breaks mid-stream, the downstream response is aborted so that the
 //! client sees an error and reconnects, rather than a clean end.
@@ -102,14 +103,23 @@ async fn main() -> std::io::Result<()> {
     let keep_alive = std::env::var("KEEP_ALIVE_SECS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .map_or(Duration::from_secs(15), Duration::from_secs_f64);
+        .and_then(|s: f64| Duration::try_from_secs_f64(s).ok())
+        .unwrap_or(Duration::from_secs(15));
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
     println!(
         "proxy at http://{}/events (upstream {upstream})",
         listener.local_addr()?
     );
+    // An upstream that says nothing, not even a keep-alive, for this long is taken for dead:
+    // the downstream stream then ends with an error, and the client reconnects.
+    let upstream_idle = ssekit_examples::env_secs("UPSTREAM_IDLE_SECS", Duration::from_secs(45));
+    let client = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .read_timeout(upstream_idle)
+        .build()
+        .map_err(std::io::Error::other)?;
     let proxy = Proxy {
-        client: reqwest::Client::new(),
+        client,
         upstream,
         keep_alive,
     };

@@ -11,14 +11,18 @@
 //!
 //! ```sh
 //! redis-server --port 6379 --save "" --appendonly no --maxmemory-policy noeviction &
-//! PORT=3001 PLAY=1 cargo run --example redis_fanout --features http-body,tokio,serde,hub &
-//! PORT=3002 cargo run --example redis_fanout --features http-body,tokio,serde,hub &
-//! PORT=3003 cargo run --example redis_fanout --features http-body,tokio,serde,hub &
+//! export ADMIN_TOKEN=change-me
+//! PORT=3001 PLAY=1 cargo run --bin redis_fanout &
+//! PORT=3002 cargo run --bin redis_fanout &
+//! PORT=3003 cargo run --bin redis_fanout &
 //! # open http://127.0.0.1:3001/, :3002/ or :3003/; publish with
-//! curl -d '{"minute":1,"text":"hello","score":{"home":0,"away":0}}' 'http://127.0.0.1:3002/publish?event=goal'
+//! curl -H "Authorization: Bearer $ADMIN_TOKEN" -d '{"minute":1,"text":"hello","score":{"home":0,"away":0}}' \
+//!     'http://127.0.0.1:3002/publish?event=goal'
 //! ```
 //!
-//! Settings: `PORT`, `REDIS_URL` (default `redis://127.0.0.1:6379`), `STREAM_KEY`
+//! Settings: `ADMIN_TOKEN` (`POST /publish` takes `Authorization: Bearer $ADMIN_TOKEN` and is
+//! refused without it), `MAX_EVENT_BYTES` (the largest body `/publish` takes, 1 MiB),
+//! `PORT`, `REDIS_URL` (default `redis://127.0.0.1:6379`), `STREAM_KEY`
 //! (`live_scores`), `MAXLEN` (10000), `RING` (hub frames, 1024), `KEEP_ALIVE_SECS` (15),
 //! `SEND_TIMEOUT_SECS` (10: a connection whose socket takes no byte for that long is dropped,
 //! however few frames wait for it), `MAX_LAG_EVENTS` (evict subscribers more than that many events behind; none by
@@ -116,6 +120,10 @@ struct Config {
     ring: usize,
     keep_alive: Duration,
     send_timeout: Duration,
+    /// What `POST /publish` requires (`ADMIN_TOKEN`); publishing is refused without one.
+    admin_token: Option<String>,
+    /// The largest event data `POST /publish` takes.
+    max_event_bytes: usize,
 }
 
 struct App {
@@ -556,9 +564,27 @@ async fn handle(app: Arc<App>, abort: Arc<Notify>, req: Request<Incoming>) -> Re
             }
         }
         (&Method::POST, "/publish") => {
+            let authorization = req.headers().get(header::AUTHORIZATION);
+            let token = app.config.admin_token.as_deref();
+            if let Err(status) =
+                ssekit_examples::check_bearer(authorization.map(|v| v.as_bytes()), token)
+            {
+                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
+                let why = "publishing takes `Authorization: Bearer $ADMIN_TOKEN`\n";
+                return plain(status, "text/plain", why);
+            }
             let kind = query_param(req.uri().query(), "event").map(str::to_owned);
-            let Ok(body) = req.into_body().collect().await.map(|b| b.to_bytes()) else {
-                return plain(StatusCode::BAD_REQUEST, "text/plain", "unreadable body\n");
+            let limited = http_body_util::Limited::new(req.into_body(), app.config.max_event_bytes);
+            let body = match limited.collect().await {
+                Ok(body) => body.to_bytes(),
+                Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                    let why = format!(
+                        "larger than MAX_EVENT_BYTES ({})\n",
+                        app.config.max_event_bytes
+                    );
+                    return plain(StatusCode::PAYLOAD_TOO_LARGE, "text/plain", why);
+                }
+                Err(_) => return plain(StatusCode::BAD_REQUEST, "text/plain", "unreadable body\n"),
             };
             let Ok(data) = String::from_utf8(body.to_vec()) else {
                 return plain(
@@ -644,8 +670,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         key: env("STREAM_KEY", "live_scores".to_owned()),
         maxlen: env("MAXLEN", 10_000),
         ring: env("RING", 1024),
-        keep_alive: Duration::from_secs_f64(env("KEEP_ALIVE_SECS", 15.0)),
-        send_timeout: Duration::from_secs_f64(env("SEND_TIMEOUT_SECS", 10.0)),
+        keep_alive: ssekit_examples::env_secs("KEEP_ALIVE_SECS", Duration::from_secs(15)),
+        send_timeout: ssekit_examples::env_secs("SEND_TIMEOUT_SECS", Duration::from_secs(10)),
+        admin_token: ssekit_examples::admin_token(),
+        max_event_bytes: env("MAX_EVENT_BYTES", 1 << 20),
     };
     let max_lag_events: Option<u64> = std::env::var("MAX_LAG_EVENTS")
         .ok()

@@ -10,6 +10,10 @@ use std::process::{Child, ChildStderr, ChildStdout, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// The `ADMIN_TOKEN` every server started by the tests gets: `/publish` and `/admin/*` take
+/// `Authorization: Bearer` it.
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
 /// The example's binary, as cargo built it for this test run.
 pub fn binary(name: &str) -> PathBuf {
     let path = match name {
@@ -93,7 +97,7 @@ impl Running {
         port: &str,
         env: &[(&str, &str)],
     ) -> (Running, String) {
-        let mut all = vec![("PORT", port)];
+        let mut all = vec![("PORT", port), ("ADMIN_TOKEN", ADMIN_TOKEN)];
         all.extend_from_slice(env);
         let running = Running::start_path(path, &[], &all);
         let url = running.wait_stdout(Duration::from_secs(30), |l| l.contains("http://"));
