@@ -145,6 +145,7 @@ fn futures_channel_like() -> (
     (q, s)
 }
 
+#[cfg(feature = "tokio")]
 #[tokio::test(start_paused = true)]
 async fn keep_alive_on_tokios_paused_clock_restarts_after_each_event() {
     use tokio::time::{advance, Instant};
@@ -167,6 +168,7 @@ async fn keep_alive_on_tokios_paused_clock_restarts_after_each_event() {
     assert_eq!(start.elapsed(), Duration::from_secs(26));
 }
 
+#[cfg(feature = "tokio")]
 #[tokio::test(start_paused = true)]
 async fn shutdown_sends_farewell_then_ends() {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
