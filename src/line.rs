@@ -20,6 +20,9 @@ const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 const BOM_DONE: u8 = 0xFF;
 /// Reads up to this size that continue a line are appended to it directly.
 const SMALL_READ: usize = 64;
+/// A carry buffer up to this capacity is kept for the next line when a long data line is
+/// copied out of it; a larger one is handed over (so the parser's bound grows by at most this).
+const REUSE_CARRY_MAX: usize = 4096;
 
 /// What to skip after a limit was exceeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -286,7 +289,16 @@ impl Lines {
         if self.carry.starts_with(b"data:")
             && !Text::fits_inline(self.carry.len().saturating_sub("data: ".len()))
         {
-            return Line::Owned(Bytes::from(mem::take(&mut self.carry)));
+            if self.carry.capacity() > REUSE_CARRY_MAX {
+                // A large buffer is handed over as it is: never held twice.
+                return Line::Owned(Bytes::from(mem::take(&mut self.carry)));
+            }
+            // A small one is copied out once and kept: lines joined from small reads (most
+            // lines, when a stream arrives in small pieces) then cost one allocation each,
+            // not a buffer grown anew from nothing.
+            let owned = Bytes::copy_from_slice(&self.carry);
+            self.carry.clear();
+            return Line::Owned(owned);
         }
         self.carry_reported = true;
         Line::Joined(&self.carry)
