@@ -645,6 +645,37 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// A client that never reads: a small receive buffer, a request for the stream, and nothing
+/// more.
+async fn frozen_client(url: &str) -> Result<tokio::net::TcpStream, String> {
+    let addr: std::net::SocketAddr = url.trim_start_matches("http://").parse().unwrap();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut frozen = socket.connect(addr).await.map_err(|e| e.to_string())?;
+    tokio::io::AsyncWriteExt::write_all(&mut frozen, b"GET /events HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(frozen)
+}
+
+/// Whether the server closed a frozen client's connection: reading it now drains what the
+/// kernel holds, then meets the end (within 10 s of silence).
+async fn closed_by_the_server(frozen: &mut tokio::net::TcpStream) -> bool {
+    let mut sink = vec![0u8; 1 << 16];
+    loop {
+        match tokio::time::timeout(
+            Duration::from_secs(10),
+            tokio::io::AsyncReadExt::read(frozen, &mut sink),
+        )
+        .await
+        {
+            Ok(Ok(0) | Err(_)) => return true,
+            Ok(Ok(_)) => {}
+            Err(_) => return false,
+        }
+    }
+}
+
 /// Scenario 4: a frozen client (it never reads its socket) and a slow one beside ten normal
 /// ones, 2,000 events of 16 KiB. The normal ones get everything at once, the frozen one is
 /// dropped, the slow one catches up or is told of the gap, and the instance's memory stays
@@ -674,14 +705,7 @@ pub async fn slow_and_frozen(binary: &Path) -> Result<(), String> {
             .await
         })
     };
-    // The frozen client: a small receive buffer, a request, and never a read.
-    let addr: std::net::SocketAddr = server.url.trim_start_matches("http://").parse().unwrap();
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let mut frozen = socket.connect(addr).await.map_err(|e| e.to_string())?;
-    tokio::io::AsyncWriteExt::write_all(&mut frozen, b"GET /events HTTP/1.1\r\nhost: x\r\n\r\n")
-        .await
-        .map_err(|e| e.to_string())?;
+    let mut frozen = frozen_client(&server.url).await?;
     wait_subscribers(&urls, 12).await;
 
     let pid = server.run.child.id();
@@ -716,19 +740,7 @@ pub async fn slow_and_frozen(binary: &Path) -> Result<(), String> {
     let normal_done = started.elapsed();
     // The frozen connection was dropped by the server: reading it now drains what the kernel
     // holds, then meets the end.
-    let mut sink = vec![0u8; 1 << 16];
-    let closed = loop {
-        match tokio::time::timeout(
-            Duration::from_secs(10),
-            tokio::io::AsyncReadExt::read(&mut frozen, &mut sink),
-        )
-        .await
-        {
-            Ok(Ok(0)) | Ok(Err(_)) => break true,
-            Ok(Ok(_)) => {}
-            Err(_) => break false,
-        }
-    };
+    let closed = closed_by_the_server(&mut frozen).await;
     ensure(closed, || "the frozen connection is still open".to_owned())?;
     ensure(
         server
@@ -795,13 +807,7 @@ pub async fn frozen_behind_one_large_frame(binary: &Path) -> Result<Duration, St
     })?;
     let urls = vec![server.url.clone()];
     let alive = vec![AtomicBool::new(true)];
-    let addr: std::net::SocketAddr = server.url.trim_start_matches("http://").parse().unwrap();
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let mut frozen = socket.connect(addr).await.map_err(|e| e.to_string())?;
-    tokio::io::AsyncWriteExt::write_all(&mut frozen, b"GET /events HTTP/1.1\r\nhost: x\r\n\r\n")
-        .await
-        .map_err(|e| e.to_string())?;
+    let mut frozen = frozen_client(&server.url).await?;
     wait_subscribers(&urls, 1).await;
     let large = format!("{{\"pad\":\"{}\"}}", "x".repeat(20 << 20));
     publish(&urls, &alive, 0, "tick", &large).await;
@@ -822,19 +828,7 @@ pub async fn frozen_behind_one_large_frame(binary: &Path) -> Result<Duration, St
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    let mut sink = vec![0u8; 1 << 16];
-    let closed = loop {
-        match tokio::time::timeout(
-            Duration::from_secs(10),
-            tokio::io::AsyncReadExt::read(&mut frozen, &mut sink),
-        )
-        .await
-        {
-            Ok(Ok(0) | Err(_)) => break true,
-            Ok(Ok(_)) => {}
-            Err(_) => break false,
-        }
-    };
+    let closed = closed_by_the_server(&mut frozen).await;
     ensure(closed, || "the frozen connection is still open".to_owned())?;
     println!("frozen behind one large frame: dropped {dropped:?} after the publish");
     ensure(dropped < Duration::from_secs(10), || {
