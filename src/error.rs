@@ -217,6 +217,95 @@ impl core::error::Error for JsonError {
     }
 }
 
+/// A message's data is not the JSON [`MessageEvent::json`](crate::MessageEvent::json) was
+/// asked for. It keeps the raw data (to log or to retry with another type); its `source()` is
+/// `serde_json`'s error, which tells where. The message shows at most 64 bytes of the data.
+///
+/// ```
+/// # #[cfg(feature = "serde")] {
+/// use ssekit::{EventId, EventType, MessageEvent, Text};
+/// let m = MessageEvent::new(Text::from_static("[1, 2"), EventType::from_static("delta"), EventId::EMPTY);
+/// let err = m.json::<Vec<u8>>().unwrap_err();
+/// assert_eq!(err.data(), "[1, 2");
+/// assert_eq!(err.event_type(), "delta");
+/// assert!(std::error::Error::source(&err).is_some());
+/// # }
+/// ```
+#[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
+#[derive(Debug)]
+pub struct DataJsonError {
+    pub(crate) data: crate::Text,
+    pub(crate) event_type: Option<crate::EventType>,
+    pub(crate) source: serde_json::Error,
+}
+
+#[cfg(feature = "serde")]
+impl DataJsonError {
+    /// The message's data, whole.
+    ///
+    /// ```
+    /// # use ssekit::{EventId, EventType, MessageEvent, Text};
+    /// let m = MessageEvent::new(Text::from_static("x"), EventType::MESSAGE, EventId::EMPTY);
+    /// assert_eq!(m.json::<u8>().unwrap_err().data(), "x");
+    /// ```
+    #[must_use]
+    pub fn data(&self) -> &crate::Text {
+        &self.data
+    }
+
+    /// The message's event type.
+    ///
+    /// ```
+    /// # use ssekit::{EventId, EventType, MessageEvent, Text};
+    /// let m = MessageEvent::new(Text::from_static("x"), EventType::MESSAGE, EventId::EMPTY);
+    /// assert_eq!(m.json::<u8>().unwrap_err().event_type(), "message");
+    /// ```
+    #[must_use]
+    pub fn event_type(&self) -> &str {
+        self.event_type.as_ref().map_or("message", |t| t.as_str())
+    }
+
+    /// The message's data, taken out.
+    ///
+    /// ```
+    /// # use ssekit::{EventId, EventType, MessageEvent, Text};
+    /// let m = MessageEvent::new(Text::from_static("x"), EventType::MESSAGE, EventId::EMPTY);
+    /// assert_eq!(m.json::<u8>().unwrap_err().into_data(), "x");
+    /// ```
+    #[must_use]
+    pub fn into_data(self) -> crate::Text {
+        self.data
+    }
+}
+
+#[cfg(feature = "serde")]
+impl fmt::Display for DataJsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const SHOWN: usize = 64;
+        let data = self.data.as_str();
+        let mut end = data.len().min(SHOWN);
+        while !data.is_char_boundary(end) {
+            end -= 1;
+        }
+        let more = if end < data.len() { "…" } else { "" };
+        write!(
+            f,
+            "the data of a `{}` event is not the expected JSON ({}): {:?}{more}",
+            self.event_type(),
+            self.source,
+            &data[..end]
+        )
+    }
+}
+
+#[cfg(feature = "serde")]
+impl core::error::Error for DataJsonError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
 /// A limit of [`ParserConfig`](crate::ParserConfig) was exceeded.
 ///
 /// After reporting it the parser discards the event in progress, skips input up to the next

@@ -144,6 +144,7 @@ extern crate std;
 #[cfg(feature = "http-body")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http-body")))]
 pub mod body;
+pub mod client;
 pub mod config;
 pub mod content_type;
 mod decimal;
@@ -175,6 +176,9 @@ mod timer;
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
+#[cfg(feature = "reqwest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
+pub use client::EventSource;
 pub use config::ParserConfig;
 pub use event::{Data, Event, EventBuilder};
 pub use field::{EventId, EventType};

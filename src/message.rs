@@ -145,6 +145,38 @@ impl MessageEvent {
         self.id_in_block
     }
 
+    /// With the `serde` feature: the data decoded as JSON, as an LLM delta or any
+    /// `Deserialize` type (borrowing from the data where the type does).
+    ///
+    /// # Errors
+    ///
+    /// [`DataJsonError`](crate::error::DataJsonError) when the data is not JSON of that shape;
+    /// it keeps the raw data and the event type, and its `source()` is `serde_json`'s error.
+    ///
+    /// ```
+    /// #[derive(Debug, serde::Deserialize)]
+    /// struct Delta<'a> {
+    ///     content: &'a str,
+    /// }
+    /// let mut p = ssekit::Parser::new();
+    /// p.feed(&b"data: {\"content\": \"Hel\"}\n\ndata: oops\n\n"[..]);
+    /// let first = p.next_message().unwrap().unwrap();
+    /// assert_eq!(first.json::<Delta>().unwrap().content, "Hel");
+    /// let second = p.next_message().unwrap().unwrap();
+    /// let err = second.json::<Delta>().unwrap_err();
+    /// assert_eq!(err.data(), "oops");
+    /// assert!(err.to_string().starts_with("the data of a `message` event is not the expected JSON"));
+    /// ```
+    #[cfg(feature = "serde")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
+    pub fn json<'a, T: serde::Deserialize<'a>>(&'a self) -> Result<T, crate::error::DataJsonError> {
+        serde_json::from_str(self.data()).map_err(|source| crate::error::DataJsonError {
+            data: self.data.clone(),
+            event_type: self.event_type.clone(),
+            source,
+        })
+    }
+
     /// Converts into an outgoing [`Event`] without copying the data (a proxy that re-serves
     /// upstream messages does this). The event gets the message's type unless it is the
     /// default, and its id if the message's block set one.

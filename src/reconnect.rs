@@ -159,6 +159,8 @@ pub enum Stop {
     ContentType(ContentType),
     /// A one-shot stream ended normally.
     Finished,
+    /// The caller closed the stream.
+    Closed,
     /// The last of [`ReconnectConfig::max_attempts`] reconnects in a row failed too.
     GaveUp {
         /// Failures in a row: the connection lost (or never made) first, then every reconnect.
@@ -176,6 +178,7 @@ impl fmt::Display for Stop {
                 "the response's content type is {seen}, not text/event-stream"
             ),
             Stop::Finished => f.write_str("the stream ended"),
+            Stop::Closed => f.write_str("closed"),
             Stop::GaveUp { failures } => write!(f, "gave up after {failures} failures in a row"),
         }
     }
@@ -517,6 +520,18 @@ impl<I: Instant> Reconnect<I> {
             last_event_id: None,
             rng,
         }
+    }
+
+    /// The settings it was made with.
+    ///
+    /// ```
+    /// use ssekit::reconnect::{Reconnect, ReconnectConfig};
+    /// let policy: Reconnect<core::time::Duration> = Reconnect::new(ReconnectConfig::new().with_one_shot(true));
+    /// assert!(policy.config().one_shot());
+    /// ```
+    #[must_use]
+    pub fn config(&self) -> &ReconnectConfig {
+        &self.config
     }
 
     /// The `Last-Event-ID` to send on the next connection, if any. Always a valid header value.
