@@ -220,7 +220,7 @@ async fn report_is_a_one_shot_stream_the_client_ends_at_done() {
     let connects = client
         .stderr_lines()
         .iter()
-        .filter(|l| l.starts_with("connecting"))
+        .filter(|l| l.starts_with("connected"))
         .count();
     assert_eq!(connects, 1);
 }
@@ -454,7 +454,7 @@ async fn client_survives_a_server_restart_mid_match() {
     assert!(
         stderr
             .iter()
-            .any(|l| l.starts_with("connecting") && l.ends_with(&resumed)),
+            .any(|l| l.starts_with("connected") && l.ends_with(&resumed)),
         "resumed after {seen_before}: {stderr:?}"
     );
     assert!(stderr
@@ -496,4 +496,92 @@ async fn admin_endpoints_take_the_token_and_are_closed_without_one() {
             .status();
         assert_eq!(status, 403, "{name}");
     }
+}
+
+/// An OpenAI-style chunk carrying `text`.
+fn chunk(text: &str) -> String {
+    let chunk = serde_json::json!({"choices": [{"index": 0, "delta": {"content": text}}]});
+    format!("data: {chunk}\n\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn llm_streams_a_post_completion_and_stops_at_done() {
+    use ssekit_test_support::script::{Reply, ScriptServer};
+    let server = ScriptServer::start(|_, request| {
+        let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap_or_default();
+        if request.method != "POST"
+            || request.header("authorization") != Some("Bearer sk-test")
+            || body["stream"] != true
+            || body["messages"][0]["content"] != "Say hello"
+        {
+            return Reply::status(400).body("bad request");
+        }
+        Reply::stream()
+            .send(chunk("Hel"))
+            .send(format!("{}{}", chunk("lo, "), chunk("world")))
+            .send("data: [DONE]\n\n")
+            // The server keeps the connection open: the client must not wait for its end.
+            .hang()
+    })
+    .await;
+    let url = server.url("/v1/chat/completions");
+    let mut llm = Running::start("llm", &[&url, "Say hello"], &[("LLM_API_KEY", "sk-test")]);
+    let status = tokio::task::block_in_place(|| llm.wait_exit(Duration::from_secs(60)));
+    assert!(status.success(), "{:?}", llm.stderr_lines());
+    assert_eq!(llm.stdout_lines(), ["Hello, world"]);
+    assert_eq!(server.requests().len(), 1, "one request, not retried");
+    assert!(server.wait_closed(1, Duration::from_secs(10)).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn llm_prints_the_error_and_a_bounded_body_of_a_refused_request() {
+    use ssekit_test_support::script::{Reply, ScriptServer};
+    let server = ScriptServer::start(|_, _| {
+        let huge = format!("{{\"error\":\"invalid api key\"}}{}", " ".repeat(1 << 20));
+        Reply::status(401)
+            .header("content-type", "application/json")
+            .body(huge)
+    })
+    .await;
+    let url = server.url("/v1/chat/completions?key=secret");
+    let mut llm = Running::start("llm", &[&url, "hi"], &[]);
+    let status = tokio::task::block_in_place(|| llm.wait_exit(Duration::from_secs(60)));
+    assert!(!status.success());
+    let stderr = llm.stderr_lines();
+    assert!(
+        stderr
+            .iter()
+            .any(|l| l.contains("the server answered 401 Unauthorized") && !l.contains("secret")),
+        "{stderr:?}"
+    );
+    let said = stderr
+        .iter()
+        .find(|l| l.starts_with("the server said: "))
+        .unwrap();
+    assert!(
+        said.contains("invalid api key") && said.len() < 4200,
+        "{}",
+        said.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn llm_reports_a_chunk_that_is_not_the_expected_json() {
+    use ssekit_test_support::script::{Reply, ScriptServer};
+    let server = ScriptServer::start(|_, _| {
+        Reply::stream()
+            .send(chunk("ok"))
+            .send("data: {\"choices\": 5}\n\n")
+            .hang()
+    })
+    .await;
+    let mut llm = Running::start("llm", &[&server.url("/"), "hi"], &[]);
+    let status = tokio::task::block_in_place(|| llm.wait_exit(Duration::from_secs(60)));
+    assert!(!status.success());
+    let stderr = llm.stderr_lines().join("\n");
+    assert!(
+        stderr.contains("the data of a `message` event is not the expected JSON")
+            && stderr.contains(r#""{\"choices\": 5}""#),
+        "{stderr}"
+    );
 }

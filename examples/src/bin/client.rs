@@ -1,165 +1,65 @@
-//! Reads any SSE URL with reqwest and prints each message, reconnecting the way `EventSource`
-//! does (the crate's [`Reconnect`] policy): after the server's `retry` time, with capped,
-//! jittered backoff while the server is down, resuming with `Last-Event-ID`.
+//! Reads any SSE URL and prints each message, reconnecting the way a browser's `EventSource`
+//! does: after the server's `retry`, with capped, jittered backoff while the server is down,
+//! resuming with `Last-Event-ID`. All of that is [`EventSource`]; this file is the printing.
 //!
 //! ```sh
 //! cargo run --bin client                # live_scores' /events
 //! cargo run --bin client -- http://127.0.0.1:3000/report --once
 //! ```
 //!
-//! Options: `--once` reads a one-shot, LLM-style stream: it prints the text of each
-//! chat-completion delta as it comes and stops at `data: [DONE]` or at the end of the stream,
-//! without reconnecting. `--idle SECS` treats a connection silent for that long (not even a
-//! keep-alive) as dead. `--max-attempts N` gives up after N failed attempts in a row.
-//! `--last-event-id ID` resumes from a stored position; `--until TYPE` stops after the first
-//! event of that type.
+//! Options: `--once` reads a one-shot stream: it prints the text of each chat-completion
+//! delta (or the raw data) and stops at `data: [DONE]` or at the end, without reconnecting.
+//! `--idle SECS` drops a connection silent that long (not even a keep-alive).
+//! `--max-attempts N` gives up after N failed attempts in a row. `--last-event-id ID` resumes
+//! from a stored position; `--until TYPE` stops after the first event of that type.
 //!
-//! Each message is printed as one line: `id=<last event id> event=<type> data=<data>` (data
-//! lines joined with `\n`). What happens to the connection goes to stderr, and so do gaps:
-//! a `gap` event from the server, or (for `<epoch>-<offset>` ids, as `redis_fanout` sends) a
-//! jump that [`Sequence`] tells by arithmetic.
+//! Each message is one line on stdout: `id=<last event id> event=<type> data=<data>` (data
+//! lines joined with `\n`). The connection's story goes to stderr, and so do gaps: a `gap`
+//! event from the server, or a jump in `<epoch>-<offset>` ids that [`Sequence`] tells.
 
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use ssekit::client::{ClientConfig, Update};
 use ssekit::error::Report;
-use ssekit::reconnect::{Action, Reconnect, ReconnectConfig, Stop};
+use ssekit::reconnect::{ReconnectConfig, Stop};
 use ssekit::sequence::Sequence;
-use ssekit::{Item, ItemStream, ParserConfig};
-use tokio::time::Instant;
+use ssekit::{EventId, EventSource};
 
+#[derive(Default)]
 struct Options {
-    url: String,
+    url: Option<String>,
     once: bool,
-    last_event_id: Option<String>,
-    until: Option<String>,
     idle: Option<Duration>,
     max_attempts: Option<u32>,
+    last_event_id: Option<String>,
+    until: Option<String>,
 }
 
 fn options() -> Result<Options, String> {
-    let mut opts = Options {
-        url: "http://127.0.0.1:3000/events".into(),
-        once: false,
-        last_event_id: None,
-        until: None,
-        idle: None,
-        max_attempts: None,
-    };
+    let mut opts = Options::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
+        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
             "--once" => opts.once = true,
-            "--last-event-id" => opts.last_event_id = Some(value("--last-event-id")?),
-            "--until" => opts.until = Some(value("--until")?),
             "--idle" => {
-                let secs: f64 = value("--idle")?
-                    .parse()
-                    .map_err(|e| format!("--idle: {e}"))?;
-                opts.idle =
-                    Some(Duration::try_from_secs_f64(secs).map_err(|e| format!("--idle: {e}"))?);
+                let secs: f64 = value()?.parse().map_err(|e| format!("--idle: {e}"))?;
+                let idle = Duration::try_from_secs_f64(secs).map_err(|e| format!("--idle: {e}"))?;
+                opts.idle = Some(idle);
             }
             "--max-attempts" => {
-                let n = value("--max-attempts")?
-                    .parse()
-                    .map_err(|e| format!("--max-attempts: {e}"))?;
-                opts.max_attempts = Some(n);
+                opts.max_attempts = Some(value()?.parse().map_err(|e| format!("{arg}: {e}"))?);
             }
+            "--last-event-id" => opts.last_event_id = Some(value()?),
+            "--until" => opts.until = Some(value()?),
             s if s.starts_with("--") => return Err(format!("unknown option {s}")),
-            url => opts.url = url.to_owned(),
+            url => opts.url = Some(url.to_owned()),
         }
     }
     Ok(opts)
-}
-
-/// Reads one open stream until it ends, fails or goes silent; answers what to do next.
-async fn read(
-    response: reqwest::Response,
-    policy: &mut Reconnect<Instant>,
-    sequence: &mut Sequence,
-    once: bool,
-    until: Option<&str>,
-    out: &mut impl Write,
-) -> Action {
-    // Comments are asked for: a keep-alive is the sign of life the idle timeout waits for.
-    let config = ParserConfig::new().with_comments(true);
-    let mut items = ItemStream::with_config(response.bytes_stream(), config);
-    loop {
-        let next = match policy.deadline() {
-            Some(deadline) => match tokio::time::timeout_at(deadline, items.next()).await {
-                Ok(next) => next,
-                Err(_) => {
-                    if let Some(action) = policy.on_tick(Instant::now()) {
-                        eprintln!("no sign of life: dropping the connection");
-                        return action;
-                    }
-                    continue;
-                }
-            },
-            None => items.next().await,
-        };
-        let now = Instant::now();
-        match next {
-            Some(Ok(item)) => {
-                policy.on_item(now, &item);
-                if let Item::Message(m) = item {
-                    // Servers whose ids are `<epoch>-<offset>` (redis_fanout) let a client
-                    // tell a gap by arithmetic; a `gap` event is the server saying so itself.
-                    if m.event_type() == "gap" {
-                        eprintln!("the server announced a gap: {}", m.data());
-                    } else if m.has_own_id() {
-                        let continuity = sequence.observe(m.last_event_id());
-                        if continuity.is_gap() {
-                            eprintln!("gap before {}: {continuity:?}", m.last_event_id());
-                        }
-                    }
-                    if once {
-                        if m.data() == "[DONE]" {
-                            return policy.on_end(now);
-                        }
-                        print_delta(out, m.data());
-                    } else {
-                        let data = m.data().replace('\n', "\\n");
-                        let _ = writeln!(
-                            out,
-                            "id={} event={} data={data}",
-                            m.last_event_id(),
-                            m.event_type()
-                        );
-                        if until == Some(m.event_type()) {
-                            let _ = out.flush();
-                            return Action::Stop(Stop::Finished);
-                        }
-                    }
-                    let _ = out.flush();
-                }
-            }
-            Some(Err(e)) => {
-                eprintln!("stream failed: {}", Report::new(&e));
-                return policy.on_error(now);
-            }
-            None => {
-                eprintln!("stream ended");
-                return policy.on_end(now);
-            }
-        }
-    }
-}
-
-/// Prints the text of an OpenAI-style chat-completion chunk, or the raw data if it is not one.
-fn print_delta(out: &mut impl Write, data: &str) {
-    let text = serde_json::from_str::<serde_json::Value>(data)
-        .ok()
-        .and_then(|v| {
-            v["choices"][0]["delta"]["content"]
-                .as_str()
-                .map(str::to_owned)
-        });
-    let _ = write!(out, "{}", text.as_deref().unwrap_or(data));
 }
 
 #[tokio::main]
@@ -171,79 +71,99 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let config = ReconnectConfig::new()
+    let url = opts
+        .url
+        .as_deref()
+        .unwrap_or("http://127.0.0.1:3000/events");
+    let reconnect = ReconnectConfig::new()
         .with_one_shot(opts.once)
         .with_idle_timeout(opts.idle)
         .with_max_attempts(opts.max_attempts)
         // A restarting server behind a proxy answers 502/503 for a moment: wait, don't give up.
         .with_reconnect_on_server_error(true);
-    let mut policy: Reconnect<Instant> = Reconnect::new(config);
-    let client = reqwest::Client::new();
-    let mut out = std::io::stdout().lock();
+    let mut config = ClientConfig::new().with_reconnect(reconnect);
+    if opts.once {
+        config = config.with_sentinel("[DONE]");
+    }
+    let mut events = EventSource::get(url)
+        .with_config(config)
+        .with_reconnect_updates(true);
     let mut sequence = Sequence::new();
-    if let Some(id) = &opts.last_event_id {
-        match ssekit::EventId::try_from(id.clone()) {
-            Ok(id) => policy.set_last_event_id(&id),
+    if let Some(id) = opts.last_event_id {
+        match EventId::try_from(id) {
+            Ok(id) => {
+                sequence = Sequence::starting_after(&id).unwrap_or_default();
+                events = events.with_last_event_id(&id);
+            }
             Err(e) => {
                 eprintln!("--last-event-id: {e}");
                 return ExitCode::from(2);
             }
         }
-        sequence = Sequence::starting_after(id).unwrap_or_default();
     }
-    let stop = loop {
-        let mut request = client.get(&opts.url).header(ACCEPT, "text/event-stream");
-        if let Some(id) = policy.last_event_id_header() {
-            request = request.header("last-event-id", id);
-        }
-        eprintln!(
-            "connecting to {} (Last-Event-ID: {:?})",
-            opts.url,
-            policy.last_event_id().map(|i| i.as_str())
-        );
-        let action = match request.send().await {
-            Err(e) => {
-                eprintln!("could not connect: {}", Report::new(&e));
-                policy.on_error(Instant::now())
+
+    let mut out = std::io::stdout().lock();
+    while let Some(update) = events.next().await {
+        match update {
+            Ok(Update::Open(open)) => eprintln!(
+                "connected to {} (Last-Event-ID: {:?})",
+                open.url,
+                open.last_event_id.as_deref()
+            ),
+            Ok(Update::Reconnecting(r)) => eprintln!(
+                "reconnecting in {} ms (attempt {}): {}",
+                r.delay.as_millis(),
+                r.attempt,
+                Report::new(&r.cause)
+            ),
+            Ok(Update::Message(m)) if opts.once => {
+                // An OpenAI-style chunk's text, or the data as it is.
+                let chunk: Option<serde_json::Value> = m.json().ok();
+                let text = chunk
+                    .as_ref()
+                    .and_then(|c| c["choices"][0]["delta"]["content"].as_str());
+                let _ = write!(out, "{}", text.unwrap_or(m.data()));
+                let _ = out.flush();
             }
-            Ok(response) => {
-                let content_type = response
-                    .headers()
-                    .get(CONTENT_TYPE)
-                    .map(|v| v.as_bytes().to_vec());
-                let status = response.status().as_u16();
-                match policy.on_open(Instant::now(), status, content_type.as_deref()) {
-                    Action::Read => {
-                        let until = opts.until.as_deref();
-                        read(
-                            response,
-                            &mut policy,
-                            &mut sequence,
-                            opts.once,
-                            until,
-                            &mut out,
-                        )
-                        .await
+            Ok(Update::Message(m)) => {
+                if m.event_type() == "gap" {
+                    eprintln!("the server announced a gap: {}", m.data());
+                } else if m.has_own_id() {
+                    let continuity = sequence.observe(m.last_event_id());
+                    if continuity.is_gap() {
+                        eprintln!("gap before {}: {continuity:?}", m.last_event_id());
                     }
-                    other => other,
+                }
+                let data = m.data().replace('\n', "\\n");
+                let _ = writeln!(
+                    out,
+                    "id={} event={} data={data}",
+                    m.last_event_id(),
+                    m.event_type()
+                );
+                let _ = out.flush();
+                if opts.until.as_deref() == Some(m.event_type()) {
+                    events.close();
                 }
             }
-        };
-        match action {
-            Action::Reconnect { delay, .. } => {
-                eprintln!("reconnecting in {} ms", delay.as_millis());
-                tokio::time::sleep(delay).await;
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("stopped: {}", Report::new(&e));
+                return ExitCode::FAILURE;
             }
-            Action::Stop(stop) => break stop,
-            Action::Read => unreachable!("read() returns only when the stream is over"),
         }
-    };
+    }
     if opts.once {
         let _ = writeln!(out);
     }
-    eprintln!("stopped: {stop}");
-    match stop {
-        Stop::NoContent | Stop::Finished => ExitCode::SUCCESS,
-        _ => ExitCode::FAILURE,
+    match events.stopped() {
+        Some(stop @ (Stop::NoContent | Stop::Finished | Stop::Closed)) => {
+            eprintln!("stopped: {stop}");
+            ExitCode::SUCCESS
+        }
+        other => {
+            eprintln!("stopped: {other:?}");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -20,6 +20,7 @@ pub fn binary(name: &str) -> PathBuf {
         "live_scores" => env!("CARGO_BIN_EXE_live_scores"),
         "hyper_server" => env!("CARGO_BIN_EXE_hyper_server"),
         "client" => env!("CARGO_BIN_EXE_client"),
+        "llm" => env!("CARGO_BIN_EXE_llm"),
         "proxy" => env!("CARGO_BIN_EXE_proxy"),
         "redis_fanout" => env!("CARGO_BIN_EXE_redis_fanout"),
         other => panic!("no example named {other}"),
