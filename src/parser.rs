@@ -224,6 +224,12 @@ impl Parser {
         self.lines.buffered_len() + self.fields.data_buf.len()
     }
 
+    /// Whether [`next`](Parser::next) has nothing to give until more input (or the end) is fed.
+    #[inline]
+    pub(crate) fn is_idle(&self) -> bool {
+        self.lines.is_idle()
+    }
+
     /// Gives the parser the next chunk of the stream. Chunks may be of any size and split
     /// anywhere. Call [`next`](Parser::next) until it returns `None` before feeding more, to
     /// keep memory within one chunk plus the limits (chunks fed earlier are queued).

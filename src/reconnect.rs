@@ -759,6 +759,25 @@ impl<I: Instant> Reconnect<I> {
         }
     }
 
+    /// [`on_item`](Self::on_item) for an item parsed from bytes whose arrival was already
+    /// reported ([`on_activity`](Self::on_activity)): the same, without a time of its own.
+    #[inline]
+    pub(crate) fn on_parsed(&mut self, item: &Item) {
+        match item {
+            Item::Message(m) => {
+                if let Phase::Open { delivered, .. } = &mut self.phase {
+                    *delivered = true;
+                }
+                if m.has_own_id() && self.last_event_id.as_ref() != Some(m.last_event_id()) {
+                    self.set_last_event_id(m.last_event_id());
+                }
+            }
+            Item::Retry(d) => self.on_retry(*d),
+            Item::Comment(_) => {}
+            Item::LastEventId(id) => self.set_last_event_id(id),
+        }
+    }
+
     /// Reports a message: keeps the id its block set, if it set one, and marks the connection
     /// healthy. A message without an `id:` of its own leaves the last event ID as it was, so a
     /// fresh parser on each connection is fine.

@@ -20,6 +20,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use futures_core::Stream;
 use futures_util::{stream, StreamExt};
 
+use ssekit_benches::{chunk_fixed, chunk_random, llm_stream, Rng};
 use ssekit_test_support::{counting, naive};
 
 #[global_allocator]
@@ -27,56 +28,6 @@ static GLOBAL: counting::Counting = counting::Counting;
 
 // ---------------------------------------------------------------------------------------------
 // Workloads (deterministic)
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> usize {
-        (self.next() % n) as usize
-    }
-}
-
-const WORDS: &[&str] = &[
-    " the",
-    " model",
-    " streams",
-    " tokens",
-    ",",
-    " and",
-    " é",
-    " café",
-    " —",
-    " 你好",
-    " 🎉",
-    " data",
-    " server",
-    " sent",
-    " events",
-    ".",
-    "\\n",
-    " \\\"quoted\\\"",
-    " of",
-    " to",
-];
-
-fn llm_stream() -> Vec<u8> {
-    let mut rng = Rng(0x5eed);
-    let mut out = String::new();
-    for i in 0..50_000 {
-        let w = WORDS[rng.below(WORDS.len() as u64)];
-        out.push_str(&format!(
-            "data: {{\"id\":\"chatcmpl-9xQz{:06}\",\"object\":\"chat.completion.chunk\",\"created\":1732600000,\"model\":\"gpt-4o-2024-08-06\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{w}\"}},\"finish_reason\":null}}]}}\n\n",
-            i % 7
-        ));
-    }
-    out.push_str("data: [DONE]\n\n");
-    out.into_bytes()
-}
 
 fn big_multiline() -> Vec<u8> {
     let mut rng = Rng(0xb16);
@@ -115,26 +66,6 @@ fn small_mixed() -> Vec<u8> {
         ));
     }
     out.into_bytes()
-}
-
-fn chunk_fixed(input: &Bytes, size: usize) -> Vec<Bytes> {
-    (0..input.len())
-        .step_by(size)
-        .map(|i| input.slice(i..(i + size).min(input.len())))
-        .collect()
-}
-
-fn chunk_random(input: &Bytes, max: usize) -> Vec<Bytes> {
-    let mut rng = Rng(0xc4a9);
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < input.len() {
-        let n = 1 + rng.below(max as u64);
-        let end = (i + n).min(input.len());
-        out.push(input.slice(i..end));
-        i = end;
-    }
-    out
 }
 
 // ---------------------------------------------------------------------------------------------

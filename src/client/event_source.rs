@@ -38,16 +38,17 @@ type Pending = Pin<Box<dyn Future<Output = reqwest::Result<Response>> + Send>>;
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Update {
-    /// A response opened the stream (every connection, reconnects included).
-    Open(Opened),
+    /// A response opened the stream (every connection, reconnects included). Boxed: it is
+    /// rare, and keeps every message's `Update` small.
+    Open(Box<Opened>),
     /// A message.
     Message(MessageEvent),
     /// The server set the reconnection time.
     Retry(Duration),
     /// A comment (a keep-alive, usually), without the colon and one leading space.
     Comment(Text),
-    /// The connection is over and will be made again.
-    Reconnecting(Reconnecting),
+    /// The connection is over and will be made again. (Boxed, like [`Update::Open`].)
+    Reconnecting(Box<Reconnecting>),
 }
 
 impl Update {
@@ -406,6 +407,9 @@ pub struct EventSource {
     last_failure: Option<Error>,
     wants: Wants,
     done: bool,
+    /// The time last read from the clock, used while only input matters (no idle timeout
+    /// needs each chunk's time, and the session is [reading](Session::is_reading)).
+    clock: Instant,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -488,6 +492,7 @@ impl EventSource {
             last_failure: None,
             wants: Wants::default(),
             done: false,
+            clock: Instant::now(),
         })
     }
 
@@ -688,12 +693,12 @@ impl EventSource {
         let url = response.url().clone();
         let (parts, body) = http::Response::<reqwest::Body>::from(response).into_parts();
         self.conn = Conn::Reading(body);
-        Update::Open(Opened {
+        Update::Open(Box::new(Opened {
             status: parts.status,
             headers: parts.headers,
             url,
             last_event_id: self.sent_id.clone(),
-        })
+        }))
     }
 
     fn interrupted(&mut self, cause: Cause) -> Error {
@@ -779,7 +784,11 @@ impl EventSource {
         match Pin::new(body).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Ok(data) = frame.into_data() {
-                    self.session.feed(Instant::now(), data);
+                    // Only the idle timeout needs each chunk's time.
+                    if self.session.policy().config().idle_timeout().is_some() {
+                        self.clock = Instant::now();
+                    }
+                    self.session.feed(self.clock, data);
                 }
             }
             Poll::Ready(Some(Err(e))) => {
@@ -802,6 +811,19 @@ impl EventSource {
     }
 }
 
+impl EventSource {
+    /// What the caller sees of an item, if anything.
+    #[inline]
+    fn update(&self, item: crate::Item) -> Option<Update> {
+        match item {
+            crate::Item::Message(m) => Some(Update::Message(m)),
+            crate::Item::Retry(d) if self.wants.retry => Some(Update::Retry(d)),
+            crate::Item::Comment(c) if self.wants.comments => Some(Update::Comment(c)),
+            _ => None,
+        }
+    }
+}
+
 fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -811,13 +833,45 @@ fn unix_now() -> u64 {
 impl Stream for EventSource {
     type Item = Result<Update, Error>;
 
+    #[inline]
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
+        // The per-message path, small enough to inline into the caller's loop: a message
+        // already parsed needs no clock, no I/O and no state change beyond the session's.
+        match this.session.next_item() {
+            Some(Ok(crate::Item::Message(m))) => {
+                return Poll::Ready(Some(Ok(Update::Message(m))));
+            }
+            Some(Ok(item)) => {
+                if let Some(update) = this.update(item) {
+                    return Poll::Ready(Some(Ok(update)));
+                }
+            }
+            Some(Err(_)) | None => {}
+        }
+        this.poll_slow(cx)
+    }
+}
+
+impl EventSource {
+    #[inline(never)]
+    fn poll_slow(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Update, Error>>> {
+        let this = self;
         if this.done {
             return Poll::Ready(None);
         }
         loop {
-            let now = Instant::now();
+            // Items already parsed need no clock: read it only when the session has news.
+            if let Some(Ok(item)) = this.session.next_item() {
+                if let Some(update) = this.update(item) {
+                    return Poll::Ready(Some(Ok(update)));
+                }
+                continue;
+            }
+            if !this.session.is_reading() {
+                this.clock = Instant::now();
+            }
+            let now = this.clock;
             match this.session.poll(now) {
                 Output::Connect {
                     last_event_id,
@@ -844,13 +898,9 @@ impl Stream for EventSource {
                     }
                 }
                 Output::Item(item) => {
-                    let update = match item {
-                        crate::Item::Message(m) => Update::Message(m),
-                        crate::Item::Retry(d) if this.wants.retry => Update::Retry(d),
-                        crate::Item::Comment(c) if this.wants.comments => Update::Comment(c),
-                        _ => continue,
-                    };
-                    return Poll::Ready(Some(Ok(update)));
+                    if let Some(update) = this.update(item) {
+                        return Poll::Ready(Some(Ok(update)));
+                    }
                 }
                 Output::Reconnect {
                     attempt,
@@ -861,11 +911,13 @@ impl Stream for EventSource {
                     this.conn = Conn::None;
                     let cause = this.interrupted(cause);
                     if this.wants.reconnects {
-                        return Poll::Ready(Some(Ok(Update::Reconnecting(Reconnecting {
-                            attempt,
-                            delay,
-                            cause,
-                        }))));
+                        return Poll::Ready(Some(Ok(Update::Reconnecting(Box::new(
+                            Reconnecting {
+                                attempt,
+                                delay,
+                                cause,
+                            },
+                        )))));
                     }
                 }
                 Output::Wait { until } => {

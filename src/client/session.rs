@@ -343,6 +343,7 @@ pub struct Session<I> {
     sentinel: Option<Box<str>>,
     state: State<I>,
     last_cause: Option<Cause>,
+    parse_error: Option<ParseError>,
 }
 
 impl<I: Instant> Session<I> {
@@ -364,6 +365,7 @@ impl<I: Instant> Session<I> {
             sentinel: config.sentinel,
             state: State::Connect,
             last_cause: None,
+            parse_error: None,
         }
     }
 
@@ -449,6 +451,29 @@ impl<I: Instant> Session<I> {
         matches!(self.state, State::Open { .. })
     }
 
+    /// Whether only more input can change what [`poll`](Self::poll) answers: the stream is
+    /// open, everything fed has been parsed and taken (a line cut by a chunk's end may wait for
+    /// the next), no end or error is pending. Then the
+    /// answer is [`Output::Read`] whatever the time, and a driver may skip reading its clock.
+    ///
+    /// ```
+    /// use ssekit::client::{ClientConfig, Session};
+    /// let mut session = Session::new(ClientConfig::new());
+    /// let t = core::time::Duration::ZERO;
+    /// let _ = session.poll(t);
+    /// assert!(!session.is_reading()); // the response is awaited: its time matters
+    /// session.on_response(t, 200, Some(b"text/event-stream"), None);
+    /// assert!(session.is_reading());
+    /// session.on_end(t);
+    /// assert!(!session.is_reading());
+    /// ```
+    #[must_use]
+    pub fn is_reading(&self) -> bool {
+        matches!(self.state, State::Open { ending: false, .. })
+            && self.parse_error.is_none()
+            && self.parser.is_idle()
+    }
+
     /// Why the session stopped, once it has.
     ///
     /// ```
@@ -478,6 +503,7 @@ impl<I: Instant> Session<I> {
     /// session.on_response(t, 200, Some(b"text/event-stream"), None);
     /// assert_eq!(session.poll(t), Output::Read { deadline: None });
     /// ```
+    #[inline]
     pub fn poll(&mut self, now: I) -> Output<I> {
         loop {
             match self.state {
@@ -493,9 +519,18 @@ impl<I: Instant> Session<I> {
                         deadline: self.deadline(),
                     }
                 }
-                State::Open { ending, .. } => match self.parser.next() {
-                    Some(Ok(item)) => return self.take(now, item),
-                    Some(Err(e)) => self.failed(now, Cause::Parse(e)),
+                State::Open { .. } if self.parse_error.is_some() => {
+                    let e = self
+                        .parse_error
+                        .take()
+                        .unwrap_or(ParseError::LineTooLong { limit: 0 });
+                    self.failed(now, Cause::Parse(e));
+                }
+                State::Open { ending, .. } => match self.next_item() {
+                    Some(Ok(item)) => return Output::Item(item),
+                    // A parse error or the sentinel: the loop takes it from there.
+                    Some(Err(_)) => {}
+                    None if self.parse_error.is_some() || !self.is_open() => {}
                     None if ending => {
                         let action = self.policy.on_end(now);
                         self.act(now, &action, Cause::Ended);
@@ -526,6 +561,72 @@ impl<I: Instant> Session<I> {
                 State::Stopped(stop) => return Output::Stop(stop),
             }
         }
+    }
+
+    /// The next item already parsed from what was fed, if there is one: the same as an
+    /// [`Output::Item`] from [`poll`](Self::poll), without a time (an item needs none, its
+    /// bytes were timed when fed). A driver calls it first, and reads its clock only when it
+    /// returns `None` or an error: then [`poll`](Self::poll) says what is next. An error is
+    /// the stream breaking a limit of the parser, for the driver to log if it likes: the
+    /// connection is failed and resumed at the next poll ([`Cause::Parse`]).
+    ///
+    /// ```
+    /// use ssekit::client::{ClientConfig, Output, Session};
+    /// let mut session = Session::new(ClientConfig::new());
+    /// let t = core::time::Duration::ZERO;
+    /// let _ = session.poll(t);
+    /// session.on_response(t, 200, Some(b"text/event-stream"), None);
+    /// session.feed(t, &b"data: a\n\ndata: b\n\n"[..]);
+    /// let mut data = Vec::new();
+    /// while let Some(item) = session.next_item() {
+    ///     data.push(item.unwrap().into_message().unwrap().data().to_owned());
+    /// }
+    /// assert_eq!(data, ["a", "b"]);
+    /// assert_eq!(session.poll(t), Output::Read { deadline: None });
+    /// ```
+    #[inline]
+    pub fn next_item(&mut self) -> Option<Result<Item, ParseError>> {
+        if !matches!(self.state, State::Open { .. }) || self.parse_error.is_some() {
+            return None;
+        }
+        // Returned as the parser gave it: no copy of the item on the way.
+        let next = self.parser.next();
+        match &next {
+            Some(Ok(item)) if !self.account(item) => return None,
+            // The connection fails at the next poll, which has the time.
+            Some(Err(e)) => self.parse_error = Some(*e),
+            _ => {}
+        }
+        next
+    }
+
+    /// Tells the policy of a parsed item (its bytes were timed when fed, so it needs no time
+    /// of its own); false if it is the sentinel, which stops the session.
+    #[inline]
+    fn account(&mut self, item: &Item) -> bool {
+        let Item::Message(m) = item else {
+            self.policy.on_parsed(item);
+            return true;
+        };
+        if let Some(sentinel) = &self.sentinel {
+            if **sentinel == *m.data() {
+                self.state = State::Stopped(Stop::Finished);
+                return false;
+            }
+        }
+        // Only the first message of a connection and messages with ids of their own are news
+        // to the policy.
+        if let State::Open {
+            ref mut first_message,
+            ..
+        } = self.state
+        {
+            if !*first_message || m.has_own_id() {
+                *first_message = true;
+                self.policy.on_parsed(item);
+            }
+        }
+        true
     }
 
     /// The response to the request arrived: its status, `Content-Type` and `Retry-After`
@@ -563,6 +664,7 @@ impl<I: Instant> Session<I> {
         match self.policy.on_open(now, status, content_type) {
             Action::Read => {
                 self.parser.reset();
+                self.parse_error = None;
                 self.state = State::Open {
                     since,
                     first_message: false,
@@ -758,24 +860,6 @@ impl<I: Instant> Session<I> {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
-    }
-
-    fn take(&mut self, now: I, item: Item) -> Output<I> {
-        if let Item::Message(m) = &item {
-            if self.sentinel.as_deref() == Some(m.data()) {
-                self.state = State::Stopped(Stop::Finished);
-                return Output::Stop(Stop::Finished);
-            }
-            if let State::Open {
-                ref mut first_message,
-                ..
-            } = self.state
-            {
-                *first_message = true;
-            }
-        }
-        self.policy.on_item(now, &item);
-        Output::Item(item)
     }
 
     fn failed(&mut self, now: I, cause: Cause) {
