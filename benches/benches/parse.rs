@@ -20,7 +20,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use futures_core::Stream;
 use futures_util::{stream, StreamExt};
 
-use ssekit_benches::{chunk_fixed, chunk_random, llm_stream, Rng};
+use ssekit_benches::{chunk_fixed, chunk_random, llm_stream, Rng, WORDS};
 use ssekit_test_support::{counting, naive};
 
 #[global_allocator]

@@ -7,7 +7,7 @@ pub struct Rng(pub u64);
 
 impl Rng {
     /// The next value.
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -16,11 +16,12 @@ impl Rng {
 
     /// A value below `n`.
     pub fn below(&mut self, n: u64) -> usize {
-        (self.next() % n) as usize
+        (self.next_u64() % n) as usize
     }
 }
 
-const WORDS: &[&str] = &[
+/// The tokens the LLM workload is made of: ASCII, accents, CJK, emoji, JSON escapes.
+pub const WORDS: &[&str] = &[
     " the",
     " model",
     " streams",
