@@ -171,7 +171,8 @@ mod timer;
     feature = "axum",
     feature = "http-body",
     feature = "tokio",
-    feature = "serde"
+    feature = "serde",
+    feature = "reqwest"
 ))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
