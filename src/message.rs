@@ -9,7 +9,9 @@ use core::time::Duration;
 ///
 /// Its data is a view of the received bytes when the data was one line inside one chunk (and
 /// longer than 31 bytes; shorter text is stored inline, which is cheaper than a reference
-/// count). Cloning is cheap.
+/// count). Cloning is cheap. A view keeps the whole chunk it points into alive: a 40-byte
+/// message from a 256 KiB read holds 256 KiB while it lives. To keep many messages for long,
+/// keep copies of their data (`String::from(m.data())`), not the messages.
 ///
 /// # Examples
 ///

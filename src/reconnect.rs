@@ -17,6 +17,8 @@
 //!
 //! And adds what production clients need, all optional:
 //!
+//! - a server's `retry` honoured up to [`ReconnectConfig::max_retry`] (an hour by default), so
+//!   that no server can park a client for years;
 //! - exponential backoff on top of the server's `retry` for consecutive failures, capped by
 //!   [`ReconnectConfig::max_delay`], with random jitter so that clients do not come back in step;
 //!   the count resets once a connection proves healthy (it delivered a message or stayed open
@@ -79,7 +81,8 @@ use crate::{EventId, Item, MessageEvent};
 pub trait Instant: Copy + Ord {
     /// The time from `earlier` to `self`, zero if `earlier` is later.
     fn saturating_since(self, earlier: Self) -> Duration;
-    /// `self` moved `d` later (as far as the type can go).
+    /// `self` moved `d` later. Where the type cannot go that far, as far as it can (never
+    /// earlier than `self` + a day for the std and tokio clocks).
     #[must_use]
     fn add(self, d: Duration) -> Self;
 }
@@ -93,13 +96,24 @@ impl Instant for Duration {
     }
 }
 
+/// Where an `Instant` type cannot go `d` later, the latest of these it can go to: a wait that
+/// overflows is a wait of a century, never none.
+#[cfg(feature = "std")]
+const FAR_FUTURE: [Duration; 3] = [
+    Duration::from_secs(100 * 365 * 86_400),
+    Duration::from_secs(365 * 86_400),
+    Duration::from_secs(86_400),
+];
+
 #[cfg(feature = "std")]
 impl Instant for std::time::Instant {
     fn saturating_since(self, earlier: Self) -> Duration {
         self.saturating_duration_since(earlier)
     }
     fn add(self, d: Duration) -> Self {
-        self.checked_add(d).unwrap_or(self)
+        self.checked_add(d)
+            .or_else(|| FAR_FUTURE.iter().find_map(|&far| self.checked_add(far)))
+            .unwrap_or(self)
     }
 }
 
@@ -109,9 +123,14 @@ impl Instant for tokio::time::Instant {
         self.saturating_duration_since(earlier)
     }
     fn add(self, d: Duration) -> Self {
-        self.checked_add(d).unwrap_or(self)
+        self.checked_add(d)
+            .or_else(|| FAR_FUTURE.iter().find_map(|&far| self.checked_add(far)))
+            .unwrap_or(self)
     }
 }
+
+/// The least a second failure in a row waits, whatever the server's `retry`.
+const MIN_BACKOFF_UNIT: Duration = Duration::from_millis(100);
 
 /// What the caller should do next.
 ///
@@ -211,6 +230,7 @@ pub struct ReconnectConfig {
     idle_timeout: Option<Duration>,
     reconnect_on_server_error: bool,
     seed: Option<u64>,
+    max_retry: Duration,
 }
 
 impl Default for ReconnectConfig {
@@ -225,6 +245,7 @@ impl Default for ReconnectConfig {
             idle_timeout: None,
             reconnect_on_server_error: false,
             seed: None,
+            max_retry: Duration::from_secs(3600),
         }
     }
 }
@@ -446,6 +467,30 @@ impl ReconnectConfig {
     #[must_use]
     pub fn reconnect_on_server_error(&self) -> bool {
         self.reconnect_on_server_error
+    }
+
+    /// The longest `retry:` honoured: a server asking for more waits this long. A hostile or
+    /// broken server cannot park the client for years. Default: 1 hour.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// let c = ssekit::reconnect::ReconnectConfig::new().with_max_retry(Duration::from_secs(300));
+    /// assert_eq!(c.max_retry().as_secs(), 300);
+    /// ```
+    #[must_use]
+    pub fn with_max_retry(mut self, max: Duration) -> ReconnectConfig {
+        self.max_retry = max;
+        self
+    }
+
+    /// The cap on the server's `retry`.
+    ///
+    /// ```
+    /// assert_eq!(ssekit::reconnect::ReconnectConfig::new().max_retry().as_secs(), 3600);
+    /// ```
+    #[must_use]
+    pub fn max_retry(&self) -> Duration {
+        self.max_retry
     }
 
     /// The jitter seed, if one was set.
@@ -803,7 +848,7 @@ impl<I: Instant> Reconnect<I> {
         }
     }
 
-    /// Reports a `retry:` value.
+    /// Reports a `retry:` value (capped by [`ReconnectConfig::max_retry`]).
     ///
     /// ```
     /// use ssekit::reconnect::{Reconnect, ReconnectConfig};
@@ -812,7 +857,7 @@ impl<I: Instant> Reconnect<I> {
     /// assert_eq!(policy.retry().as_secs(), 9);
     /// ```
     pub fn on_retry(&mut self, retry: Duration) {
-        self.retry = retry;
+        self.retry = retry.min(self.config.max_retry);
     }
 
     /// Reports that something arrived (bytes, a comment): restarts the idle timeout.
@@ -926,19 +971,29 @@ impl<I: Instant> Reconnect<I> {
     }
 
     fn delay(&mut self) -> Duration {
-        // retry × 2^(failures − 1), capped, never below the server's retry.
-        let doublings = self.failures.saturating_sub(1).min(32);
-        let backoff = self.retry.saturating_mul(1 << doublings.min(31));
-        let base = backoff.min(self.config.max_delay).max(self.retry);
+        // The first reconnect waits the server's retry, as the standard says. Failures after
+        // it double from there (from MIN_BACKOFF_UNIT at least, so that `retry: 0` cannot
+        // make a server that is down a target of reconnects in a tight loop), capped, and
+        // never below the server's retry.
+        let base = if self.failures <= 1 {
+            self.retry
+        } else {
+            let doublings = (self.failures - 1).min(31);
+            let unit = self.retry.max(MIN_BACKOFF_UNIT);
+            unit.saturating_mul(1 << doublings)
+                .min(self.config.max_delay)
+                .max(self.retry)
+        };
         if self.config.jitter_percent == 0 {
             return base;
         }
-        let base_nanos = u64::try_from(base.as_nanos()).unwrap_or(u64::MAX);
-        let span = base_nanos / 100 * u64::from(self.config.jitter_percent);
+        let base_nanos = base.as_nanos();
+        let span = base_nanos / 100 * u128::from(self.config.jitter_percent);
+        let span = u64::try_from(span).unwrap_or(u64::MAX);
         let extra = if span == 0 {
             0
         } else {
-            self.next_random() % (span + 1)
+            self.next_random() % span.saturating_add(1).max(1)
         };
         base.saturating_add(Duration::from_nanos(extra))
     }

@@ -166,10 +166,8 @@ pub enum ErrorKind {
 /// Its message names what was seen (the status, the content type, the attempt) and the request
 /// (method and URL, without the query, which may hold credentials); the transport's error is
 /// its `source()`. Print the whole chain with [`Report`](crate::error::Report).
-#[derive(Debug)]
 pub struct Error(Box<Inner>);
 
-#[derive(Debug)]
 struct Inner {
     kind: ErrorKind,
     method: Method,
@@ -272,20 +270,42 @@ impl Error {
     }
 }
 
+/// The URL without what may be a secret: the query, the fragment, a user name and password.
+struct Redacted<'a>(Option<&'a Url>);
+
+impl fmt::Display for Redacted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some(url) = self.0 else {
+            return f.write_str("(no URL)");
+        };
+        let mut url = url.clone();
+        url.set_query(None);
+        url.set_fragment(None);
+        let _ = url.set_password(None);
+        let _ = url.set_username("");
+        write!(f, "{url}")
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // By hand: `unwrap` and `main` print this, and the URL's query may hold a key.
+        let this = &self.0;
+        f.debug_struct("Error")
+            .field("kind", &this.kind)
+            .field("method", &this.method)
+            .field("url", &format_args!("{}", Redacted(this.url.as_ref())))
+            .field("attempt", &this.attempt)
+            .field("status", &this.response.as_ref().map(|r| r.status()))
+            .field("source", &this.source)
+            .finish()
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let this = &self.0;
-        write!(f, "{} ", this.method)?;
-        match &this.url {
-            Some(url) => {
-                let mut url = url.clone();
-                url.set_query(None);
-                url.set_fragment(None);
-                let _ = url.set_password(None);
-                write!(f, "{url}")?;
-            }
-            None => f.write_str("(no URL)")?,
-        }
+        write!(f, "{} {}", this.method, Redacted(this.url.as_ref()))?;
         match this.kind {
             ErrorKind::Status(status) => {
                 let reason = StatusCode::from_u16(status)
@@ -424,7 +444,7 @@ impl fmt::Debug for EventSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EventSource")
             .field("method", &self.method)
-            .field("url", &self.url.as_ref().map(Url::as_str))
+            .field("url", &format_args!("{}", Redacted(self.url.as_ref())))
             .field("session", &self.session)
             .finish_non_exhaustive()
     }
@@ -648,7 +668,7 @@ impl EventSource {
         let mut request = match &mut self.template {
             Ok(template) => template.try_clone().expect("checked by EventSource::new"),
             Err(e) => {
-                let source = e.take();
+                let source = e.take().map(reqwest::Error::without_url);
                 let mut error = self.error(ErrorKind::Request);
                 error.0.source = source.map(|e| Box::new(e) as _);
                 return Err(error);
@@ -665,7 +685,7 @@ impl EventSource {
                 headers.insert("last-event-id", value);
             }
         }
-        self.attempt = self.session.policy().failures() + 1;
+        self.attempt = self.session.policy().failures().saturating_add(1);
         self.sent_id = last_event_id;
         Ok(Box::pin(self.client.execute(request)))
     }
@@ -762,7 +782,7 @@ impl EventSource {
             }
             Poll::Ready(Err(e)) => {
                 self.conn = Conn::None;
-                self.transport = Some(e);
+                self.transport = Some(e.without_url());
                 self.session.on_error(Instant::now());
             }
             Poll::Pending => {
@@ -793,7 +813,7 @@ impl EventSource {
             }
             Poll::Ready(Some(Err(e))) => {
                 self.conn = Conn::None;
-                self.transport = Some(e);
+                self.transport = Some(e.without_url());
                 self.session.on_error(Instant::now());
             }
             Poll::Ready(None) => {

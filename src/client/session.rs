@@ -786,7 +786,8 @@ impl<I: Instant> Session<I> {
     }
 
     /// Time passed: if the first-event or the idle timeout has expired, the connection is
-    /// dropped and retried (poll for [`Output::Reconnect`]).
+    /// dropped and retried (poll for [`Output::Reconnect`]). The idle timeout runs from the
+    /// request until the response head too: a server that accepts and never answers is idle.
     ///
     /// ```
     /// use core::time::Duration;
@@ -802,7 +803,16 @@ impl<I: Instant> Session<I> {
     /// ```
     pub fn on_tick(&mut self, now: I) {
         let (since, waiting_first) = match self.state {
-            State::Requesting { since } => (since, true),
+            State::Requesting { since } => {
+                // No byte of the response yet: the idle timeout runs from the request.
+                if let Some(idle) = self.policy.config().idle_timeout() {
+                    if now >= since.add(idle) {
+                        self.failed(now, Cause::IdleTimeout(idle));
+                        return;
+                    }
+                }
+                (since, true)
+            }
             State::Open {
                 since,
                 first_message,
@@ -847,18 +857,26 @@ impl<I: Instant> Session<I> {
     }
 
     fn deadline(&self) -> Option<I> {
-        let first = match self.state {
-            State::Requesting { since } => self.first_event_timeout.map(|t| since.add(t)),
-            State::Open {
-                since,
-                first_message: false,
-                ..
-            } => self.first_event_timeout.map(|t| since.add(t)),
-            _ => None,
-        };
-        match (first, self.policy.deadline()) {
+        let earliest = |a: Option<I>, b: Option<I>| match (a, b) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
+        };
+        match self.state {
+            State::Requesting { since } => earliest(
+                self.first_event_timeout.map(|t| since.add(t)),
+                self.policy.config().idle_timeout().map(|t| since.add(t)),
+            ),
+            State::Open {
+                since,
+                first_message,
+                ..
+            } => earliest(
+                self.first_event_timeout
+                    .filter(|_| !first_message)
+                    .map(|t| since.add(t)),
+                self.policy.deadline(),
+            ),
+            _ => None,
         }
     }
 
