@@ -48,4 +48,6 @@ pub use session::{Cause, ClientConfig, Output, Session};
 
 #[cfg(feature = "reqwest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
-pub use event_source::{Error, ErrorKind, EventSource, Opened, Reconnecting, Update};
+pub use event_source::{
+    CannotCloneRequest, Error, ErrorKind, EventSource, Opened, Reconnecting, Update,
+};
