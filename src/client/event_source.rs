@@ -377,7 +377,8 @@ enum Conn {
 }
 
 /// A reconnecting, resuming event stream over reqwest: the browser's `EventSource`, as a
-/// [`Stream`] of [`Update`]s, for any method, headers and body.
+/// [`Stream`](https://docs.rs/futures-core/0.3/futures_core/stream/trait.Stream.html) of
+/// [`Update`]s, for any method, headers and body.
 ///
 /// It drives a [`Session`] (so the last event ID has one owner, id-only blocks included) on
 /// tokio's clock. Every reconnect sends the request again, with `Last-Event-ID`; redirects are
