@@ -291,9 +291,8 @@ impl fmt::Display for DataJsonError {
         let more = if end < data.len() { "…" } else { "" };
         write!(
             f,
-            "the data of a `{}` event is not the expected JSON ({}): {:?}{more}",
+            "the data of a `{}` event is not the expected JSON: {:?}{more}",
             self.event_type(),
-            self.source,
             &data[..end]
         )
     }

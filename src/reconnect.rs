@@ -81,8 +81,8 @@ use crate::{EventId, Item, MessageEvent};
 pub trait Instant: Copy + Ord {
     /// The time from `earlier` to `self`, zero if `earlier` is later.
     fn saturating_since(self, earlier: Self) -> Duration;
-    /// `self` moved `d` later. Where the type cannot go that far, as far as it can (never
-    /// earlier than `self` + a day for the std and tokio clocks).
+    /// `self` moved `d` later. Where the type cannot go that far, the std and tokio clocks go
+    /// a century, a year or a day later, the first they can.
     #[must_use]
     fn add(self, d: Duration) -> Self;
 }
@@ -197,7 +197,7 @@ impl fmt::Display for Stop {
                 "the response's content type is {seen}, not text/event-stream"
             ),
             Stop::Finished => f.write_str("the stream ended"),
-            Stop::Closed => f.write_str("closed"),
+            Stop::Closed => f.write_str("the stream was closed by the caller"),
             Stop::GaveUp { failures } => write!(f, "gave up after {failures} failures in a row"),
         }
     }

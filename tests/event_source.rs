@@ -30,17 +30,17 @@ async fn drain(mut events: EventSource) -> (Vec<String>, Option<ssekit::client::
         match update {
             Ok(Update::Open(o)) => seen.push(format!(
                 "open {} {}",
-                o.status.as_u16(),
-                o.last_event_id.as_deref().unwrap_or("-")
+                o.status().as_u16(),
+                o.last_event_id().map(|id| id.as_str()).unwrap_or("-")
             )),
             Ok(Update::Message(m)) => seen.push(format!("{}@{}", m.data(), m.last_event_id())),
             Ok(Update::Retry(d)) => seen.push(format!("retry {}", d.as_millis())),
             Ok(Update::Comment(c)) => seen.push(format!("comment {c}")),
             Ok(Update::Reconnecting(r)) => seen.push(format!(
                 "reconnect {} after {} ms: {:?}",
-                r.attempt,
-                r.delay.as_millis(),
-                r.cause.kind()
+                r.attempt(),
+                r.delay().as_millis(),
+                r.cause().kind()
             )),
             Ok(other) => seen.push(format!("{other:?}")),
             Err(e) => return (seen, Some(e)),
@@ -192,9 +192,9 @@ async fn server_errors_are_retried_when_asked_honouring_retry_after() {
         match events.next().await.unwrap().unwrap() {
             Update::Reconnecting(r) => seen.push(format!(
                 "{} {} {:?}",
-                r.attempt,
-                r.delay.as_secs(),
-                r.cause.kind()
+                r.attempt(),
+                r.delay().as_secs(),
+                r.cause().kind()
             )),
             Update::Open(_) => seen.push("open".into()),
             Update::Message(m) => seen.push(m.data().to_owned()),
@@ -207,8 +207,9 @@ async fn server_errors_are_retried_when_asked_honouring_retry_after() {
             "1 1 Interrupted(Status(500))",
             "2 7 Interrupted(Status(503))",
             "3 30 Interrupted(Status(503))",
-            // Retry-After below the reconnection time waits the reconnection time.
-            "4 2 Interrupted(Status(429))",
+            // Retry-After is the least a reconnect waits: here the backoff (1 s doubled three
+            // times) is longer.
+            "4 8 Interrupted(Status(429))",
             // Backoff again: 1 s doubled four times.
             "5 16 Interrupted(Status(408))",
             "6 60 Interrupted(Status(503))",
@@ -216,7 +217,7 @@ async fn server_errors_are_retried_when_asked_honouring_retry_after() {
             "up",
         ]
     );
-    assert_eq!(start.elapsed().as_secs(), 1 + 7 + 30 + 2 + 16 + 60);
+    assert_eq!(start.elapsed().as_secs(), 1 + 7 + 30 + 8 + 16 + 60);
 }
 
 #[tokio::test(start_paused = true)]
@@ -280,7 +281,7 @@ async fn a_redirect_is_followed_with_the_body() {
     let Some(Ok(Update::Open(opened))) = events.next().await else {
         panic!()
     };
-    assert_eq!(opened.url.path(), "/new");
+    assert_eq!(opened.url().path(), "/new");
     let m = events
         .next()
         .await
@@ -317,7 +318,7 @@ async fn a_slow_first_byte_hits_the_first_event_timeout() {
     let mut seen = Vec::new();
     loop {
         match events.next().await.unwrap().unwrap() {
-            Update::Reconnecting(r) => seen.push(format!("{:?}", r.cause.kind())),
+            Update::Reconnecting(r) => seen.push(format!("{:?}", r.cause().kind())),
             Update::Message(m) => {
                 seen.push(m.data().to_owned());
                 break;
@@ -357,7 +358,7 @@ async fn silence_hits_the_idle_timeout_and_keep_alives_do_not() {
         match events.next().await.unwrap().unwrap() {
             Update::Reconnecting(r) => seen.push(format!(
                 "{:?} at {}",
-                r.cause.kind(),
+                r.cause().kind(),
                 start.elapsed().as_secs()
             )),
             Update::Message(m) => {
@@ -395,7 +396,7 @@ async fn a_line_that_never_ends_is_bounded_and_the_stream_resumes() {
     let mut seen = Vec::new();
     while seen.len() < 3 {
         match events.next().await.unwrap().unwrap() {
-            Update::Reconnecting(r) => seen.push(format!("{:?}", r.cause.kind())),
+            Update::Reconnecting(r) => seen.push(format!("{:?}", r.cause().kind())),
             Update::Message(m) => seen.push(m.data().to_owned()),
             _ => {}
         }
@@ -592,8 +593,35 @@ async fn a_stored_position_resumes_the_first_request() {
 fn a_streaming_body_cannot_be_resent() {
     let stream = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from("x"))]);
     let request = reqwest::Client::new()
-        .post("http://127.0.0.1:1/")
+        .post("http://127.0.0.1:1/?key=secret")
+        .header("x-api-key", "secret")
         .body(reqwest::Body::wrap_stream(stream));
     let error = EventSource::new(request).unwrap_err();
     assert!(error.to_string().contains("streaming body"));
+    // What `unwrap` would print shows neither the URL nor the headers.
+    assert_eq!(format!("{error:?}"), "CannotCloneRequest");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_last_event_id_set_on_the_request_is_where_the_stream_resumes() {
+    let server = ScriptServer::start(|n, _| match n {
+        0 => Reply::stream().send("id: 42\ndata: a\n\n").cut(),
+        _ => Reply::status(204),
+    })
+    .await;
+    let request = reqwest::Client::new()
+        .get(server.url("/"))
+        .header("last-event-id", "41");
+    let events = EventSource::new(request)
+        .unwrap()
+        .with_config(ClientConfig::new().with_reconnect(exact()));
+    let (seen, _) = drain(events).await;
+    assert_eq!(seen, ["open 200 41", "a@42"]);
+    let sent: Vec<_> = server
+        .requests()
+        .iter()
+        .map(|r| r.last_event_id().unwrap_or("-").to_owned())
+        .collect();
+    // Then the id in force, not the one the request was built with.
+    assert_eq!(sent, ["41", "42"]);
 }

@@ -21,6 +21,9 @@ use crate::{EventId, MessageEvent, Text};
 
 type Pending = Pin<Box<dyn Future<Output = reqwest::Result<Response>> + Send>>;
 
+/// How long [`EventSource::get`]'s client waits for a connection to be made.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// What an [`EventSource`] yields.
 ///
 /// [`Open`](Update::Open) and [`Message`](Update::Message) always;
@@ -85,23 +88,52 @@ impl Update {
 /// use ssekit::client::Update;
 /// let mut events = ssekit::EventSource::get(url);
 /// let Some(Ok(Update::Open(opened))) = events.next().await else { panic!() };
-/// assert_eq!(opened.status, 200);
-/// assert_eq!(opened.headers["x-stream"], "scores");
-/// assert_eq!(opened.url.path(), "/events");
-/// assert!(opened.last_event_id.is_none());
+/// assert_eq!(opened.status(), 200);
+/// assert_eq!(opened.headers()["x-stream"], "scores");
+/// assert_eq!(opened.url().path(), "/events");
+/// assert!(opened.last_event_id().is_none());
+/// let headers: reqwest::header::HeaderMap = opened.into_headers();
+/// assert!(headers.contains_key("content-type"));
 /// # }
 /// ```
 #[derive(Debug, Clone)]
-#[non_exhaustive]
 pub struct Opened {
-    /// Its status (`200`).
-    pub status: StatusCode,
-    /// Its headers.
-    pub headers: HeaderMap,
-    /// Its URL, after any redirects.
-    pub url: Url,
+    status: StatusCode,
+    headers: HeaderMap,
+    url: Url,
+    last_event_id: Option<EventId>,
+}
+
+impl Opened {
+    /// The response's status (`200`; see the type's example).
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The response's headers.
+    #[must_use]
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The response's URL, after any redirects.
+    #[must_use]
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
     /// The `Last-Event-ID` the request sent, if any.
-    pub last_event_id: Option<EventId>,
+    #[must_use]
+    pub fn last_event_id(&self) -> Option<&EventId> {
+        self.last_event_id.as_ref()
+    }
+
+    /// The response's headers, taken out.
+    #[must_use]
+    pub fn into_headers(self) -> HeaderMap {
+        self.headers
+    }
 }
 
 /// A reconnect about to happen: [`Update::Reconnecting`].
@@ -118,20 +150,47 @@ pub struct Opened {
 ///     .with_config(ClientConfig::new().with_reconnect(ReconnectConfig::new().with_max_attempts(Some(1))))
 ///     .with_reconnect_updates(true);
 /// let Some(Ok(Update::Reconnecting(r))) = events.next().await else { panic!() };
-/// assert_eq!(r.attempt, 1);
-/// assert!(r.cause.to_string().contains("the connection failed (attempt 1)"));
+/// assert_eq!(r.attempt(), 1);
+/// assert_eq!(r.delay().as_secs(), 3);
+/// assert!(r.cause().to_string().contains("the connection failed (attempt 1)"));
+/// assert!(std::error::Error::source(r.cause()).is_some()); // the transport's error
+/// let _cause: ssekit::client::Error = r.into_cause();
 /// # }
 /// ```
 #[derive(Debug)]
-#[non_exhaustive]
 pub struct Reconnecting {
-    /// The reconnect attempt, counted from 1 since the last healthy connection.
-    pub attempt: u32,
+    attempt: u32,
+    delay: Duration,
+    cause: Error,
+}
+
+impl Reconnecting {
+    /// The reconnect attempt, counted from 1 since the last healthy connection (see the
+    /// type's example).
+    #[must_use]
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
     /// The wait before it.
-    pub delay: Duration,
+    #[must_use]
+    pub fn delay(&self) -> Duration {
+        self.delay
+    }
+
     /// Why the connection ended: an [`Error`] whose [`kind`](Error::kind) is
-    /// [`ErrorKind::Interrupted`], with the transport's error as its `source()`.
-    pub cause: Error,
+    /// [`ErrorKind::Interrupted`]; for [`Cause::Transport`], its `source()` is the transport's
+    /// error.
+    #[must_use]
+    pub fn cause(&self) -> &Error {
+        &self.cause
+    }
+
+    /// The cause, taken out.
+    #[must_use]
+    pub fn into_cause(self) -> Error {
+        self.cause
+    }
 }
 
 /// What went wrong, as [`Error::kind`] tells it.
@@ -165,7 +224,22 @@ pub enum ErrorKind {
 ///
 /// Its message names what was seen (the status, the content type, the attempt) and the request
 /// (method and URL, without the query, which may hold credentials); the transport's error is
-/// its `source()`. Print the whole chain with [`Report`](crate::error::Report).
+/// its `source()`. Print the whole chain with [`Report`](crate::error::Report). `Debug` leaves
+/// the query out too.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use futures_util::StreamExt;
+/// use ssekit::client::ErrorKind;
+/// let mut events = ssekit::EventSource::get("http://[::1/events?key=secret");
+/// let error = events.next().await.unwrap().unwrap_err();
+/// assert_eq!(error.kind(), ErrorKind::Request);
+/// assert!(!format!("{error} {error:?}").contains("secret"));
+/// let chain = ssekit::error::Report::new(&error).to_string();
+/// assert!(chain.starts_with("the request could not be built: "), "{chain}");
+/// # }
+/// ```
 pub struct Error(Box<Inner>);
 
 struct Inner {
@@ -305,17 +379,21 @@ impl fmt::Debug for Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let this = &self.0;
+        if this.kind == ErrorKind::Request {
+            // Nothing was sent; the source says what was wrong with the request.
+            return f.write_str("the request could not be built");
+        }
         write!(f, "{} {}", this.method, Redacted(this.url.as_ref()))?;
         match this.kind {
             ErrorKind::Status(status) => {
-                let reason = StatusCode::from_u16(status)
+                write!(f, ": the server answered {status}")?;
+                if let Some(reason) = StatusCode::from_u16(status)
                     .ok()
                     .and_then(|s| s.canonical_reason())
-                    .unwrap_or("");
-                write!(
-                    f,
-                    ": the server answered {status} {reason}, not 200 with an event stream"
-                )?;
+                {
+                    write!(f, " {reason}")?;
+                }
+                f.write_str(", not 200 with an event stream")?;
             }
             ErrorKind::ContentType(seen) => write!(
                 f,
@@ -324,7 +402,7 @@ impl fmt::Display for Error {
             ErrorKind::GaveUp { failures } => {
                 return write!(f, ": gave up after {failures} failed attempts in a row")
             }
-            ErrorKind::Request => return f.write_str(": the request could not be built"),
+            ErrorKind::Request => {}
             ErrorKind::Interrupted(cause) => write!(f, ": {cause}")?,
         }
         write!(f, " (attempt {})", this.attempt)
@@ -352,8 +430,14 @@ impl std::error::Error for Error {
 /// assert!(error.to_string().contains("streaming body"));
 /// let _request_back: reqwest::RequestBuilder = error.into_request();
 /// ```
-#[derive(Debug)]
 pub struct CannotCloneRequest(Box<RequestBuilder>);
+
+impl fmt::Debug for CannotCloneRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Not the request: `unwrap` prints this, and its URL and headers may hold secrets.
+        f.write_str("CannotCloneRequest")
+    }
+}
 
 impl CannotCloneRequest {
     /// The request, given back (see the type's example).
@@ -413,9 +497,10 @@ enum Conn {
 /// }
 /// # Ok(()) }
 /// ```
+#[must_use = "an event source does nothing unless polled"]
 pub struct EventSource {
-    client: reqwest::Client,
-    template: Result<reqwest::Request, Option<reqwest::Error>>,
+    /// The client and the request every connection sends a copy of; or why there is none.
+    template: Result<(reqwest::Client, reqwest::Request), Option<reqwest::Error>>,
     config: ClientConfig,
     session: Session<Instant>,
     conn: Conn,
@@ -452,28 +537,35 @@ impl fmt::Debug for EventSource {
 }
 
 impl EventSource {
-    /// An event source reading `url` with `GET` and a new `reqwest::Client` (the default
-    /// settings: [`ClientConfig::new`]). An invalid URL is the stream's first (and last) item.
+    /// An event source reading `url` with `GET`, on a new `reqwest::Client` that gives up on
+    /// a connection not made within 30 seconds, with the default settings
+    /// ([`ClientConfig::new`]: no idle timeout; servers that send keep-alives pair well with
+    /// one). An invalid URL is the stream's first (and last) item. For other client settings
+    /// (a proxy, TLS roots), build the request with your client and use [`new`](Self::new).
     ///
     /// ```
     /// let events = ssekit::EventSource::get("http://127.0.0.1:3000/events");
     /// assert!(events.last_event_id().is_none()); // nothing is sent before the first poll
     /// ```
-    #[must_use]
     pub fn get(url: impl reqwest::IntoUrl) -> EventSource {
-        let request = reqwest::Client::new().get(url);
-        match EventSource::new(request) {
-            Ok(events) => events,
-            Err(_) => unreachable!("a GET without a body can be sent again"),
+        let client = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .build();
+        match client.map(|client| EventSource::new(client.get(url))) {
+            Ok(Ok(events)) => events,
+            Ok(Err(_)) => unreachable!("a GET without a body can be sent again"),
+            Err(e) => EventSource::from_parts(Method::GET, None, Err(Some(e))),
         }
     }
 
     /// An event source sending this request (any method, headers and body: the body is sent
     /// again on every reconnect) with the default settings.
     ///
-    /// `Accept: text/event-stream` is added unless the request sets `Accept`. A request that
-    /// cannot be built (an invalid URL, say) makes the stream's first and last item an
-    /// [`ErrorKind::Request`] error.
+    /// `Accept: text/event-stream` is added unless the request sets `Accept`. A
+    /// `Last-Event-ID` the request sets is where the stream resumes (as
+    /// [`with_last_event_id`](Self::with_last_event_id)); every connection then sends the
+    /// last event ID in force instead. A request that cannot be built (an invalid URL, say)
+    /// makes the stream's first and last item an [`ErrorKind::Request`] error.
     ///
     /// # Errors
     ///
@@ -486,20 +578,46 @@ impl EventSource {
     ///     .body("{}");
     /// let events = ssekit::EventSource::new(request).unwrap();
     /// assert!(events.stopped().is_none());
+    ///
+    /// // Resuming a stored position, as reqwest-eventsource users wrote it:
+    /// let request = reqwest::Client::new()
+    ///     .get("http://127.0.0.1:3000/events")
+    ///     .header("last-event-id", "41");
+    /// let events = ssekit::EventSource::new(request).unwrap();
+    /// assert_eq!(events.last_event_id().unwrap(), "41");
     /// ```
     pub fn new(request: RequestBuilder) -> Result<EventSource, CannotCloneRequest> {
         let (client, request) = request.build_split();
-        let (method, url, template) = match request {
+        let r = match request {
             Ok(r) if r.try_clone().is_none() => {
                 let builder = RequestBuilder::from_parts(client, r);
                 return Err(CannotCloneRequest(Box::new(builder)));
             }
-            Ok(r) => (r.method().clone(), Some(r.url().clone()), Ok(r)),
-            Err(e) => (Method::GET, e.url().cloned(), Err(Some(e))),
+            Ok(r) => r,
+            Err(e) => {
+                let url = e.url().cloned();
+                return Ok(EventSource::from_parts(Method::GET, url, Err(Some(e))));
+            }
         };
+        let resume = r
+            .headers()
+            .get("last-event-id")
+            .and_then(|v| EventId::try_from(bytes::Bytes::copy_from_slice(v.as_bytes())).ok());
+        let (method, url) = (r.method().clone(), Some(r.url().clone()));
+        let mut events = EventSource::from_parts(method, url, Ok((client, r)));
+        if let Some(id) = resume {
+            events.session.set_last_event_id(&id);
+        }
+        Ok(events)
+    }
+
+    fn from_parts(
+        method: Method,
+        url: Option<Url>,
+        template: Result<(reqwest::Client, reqwest::Request), Option<reqwest::Error>>,
+    ) -> EventSource {
         let config = ClientConfig::new();
-        Ok(EventSource {
-            client,
+        EventSource {
             template,
             session: Session::new(config.clone()),
             config,
@@ -514,7 +632,7 @@ impl EventSource {
             wants: Wants::default(),
             done: false,
             clock: Instant::now(),
-        })
+        }
     }
 
     /// With these settings (before the first poll; the last event ID set so far is kept).
@@ -531,7 +649,6 @@ impl EventSource {
     /// );
     /// assert_eq!(events.retry(), Duration::from_secs(1));
     /// ```
-    #[must_use]
     pub fn with_config(mut self, config: ClientConfig) -> EventSource {
         self.config = config;
         self.rebuild();
@@ -545,7 +662,6 @@ impl EventSource {
     ///     .with_last_event_id(&ssekit::EventId::from_static("41"));
     /// assert_eq!(events.last_event_id().unwrap(), "41");
     /// ```
-    #[must_use]
     pub fn with_last_event_id(mut self, id: &EventId) -> EventSource {
         self.session.set_last_event_id(id);
         self
@@ -554,10 +670,29 @@ impl EventSource {
     /// Also yield [`Update::Retry`] when the server sets the reconnection time.
     ///
     /// ```
-    /// let events = ssekit::EventSource::get("http://127.0.0.1:3000/events").with_retry_updates(true);
-    /// # let _ = events;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// # use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// # let url = format!("http://{}/events", listener.local_addr().unwrap());
+    /// # tokio::spawn(async move {
+    /// #     let (mut socket, _) = listener.accept().await.unwrap();
+    /// #     let _ = socket.read(&mut [0; 4096]).await;
+    /// #     let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\n";
+    /// #     let body = ": hi\nretry: 250\n\ndata: x\n\n";
+    /// #     socket.write_all(format!("{head}{body}").as_bytes()).await.unwrap();
+    /// #     let _ = socket.read(&mut [0; 16]).await;
+    /// # });
+    /// use futures_util::StreamExt;
+    /// use ssekit::client::Update;
+    /// // The server sends `: hi`, `retry: 250`, then `data: x`.
+    /// let mut events = ssekit::EventSource::get(url).with_retry_updates(true);
+    /// assert!(matches!(events.next().await, Some(Ok(Update::Open(_)))));
+    /// let Some(Ok(Update::Retry(retry))) = events.next().await else { panic!() };
+    /// assert_eq!(retry.as_millis(), 250);
+    /// assert!(matches!(events.next().await, Some(Ok(Update::Message(_)))));
+    /// # }
     /// ```
-    #[must_use]
     pub fn with_retry_updates(mut self, on: bool) -> EventSource {
         self.wants.retry = on;
         self
@@ -566,10 +701,29 @@ impl EventSource {
     /// Also yield [`Update::Comment`] for comment lines (keep-alives).
     ///
     /// ```
-    /// let events = ssekit::EventSource::get("http://127.0.0.1:3000/events").with_comment_updates(true);
-    /// assert!(events.session().policy().last_event_id().is_none());
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// # use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// # let url = format!("http://{}/events", listener.local_addr().unwrap());
+    /// # tokio::spawn(async move {
+    /// #     let (mut socket, _) = listener.accept().await.unwrap();
+    /// #     let _ = socket.read(&mut [0; 4096]).await;
+    /// #     let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\n";
+    /// #     let body = ": hi\nretry: 250\n\ndata: x\n\n";
+    /// #     socket.write_all(format!("{head}{body}").as_bytes()).await.unwrap();
+    /// #     let _ = socket.read(&mut [0; 16]).await;
+    /// # });
+    /// use futures_util::StreamExt;
+    /// use ssekit::client::Update;
+    /// // The server sends `: hi`, `retry: 250`, then `data: x`.
+    /// let mut events = ssekit::EventSource::get(url).with_comment_updates(true);
+    /// assert!(matches!(events.next().await, Some(Ok(Update::Open(_)))));
+    /// let Some(Ok(Update::Comment(comment))) = events.next().await else { panic!() };
+    /// assert_eq!(comment, "hi");
+    /// assert!(matches!(events.next().await, Some(Ok(Update::Message(_)))));
+    /// # }
     /// ```
-    #[must_use]
     pub fn with_comment_updates(mut self, on: bool) -> EventSource {
         self.wants.comments = on;
         self.rebuild();
@@ -578,7 +732,6 @@ impl EventSource {
 
     /// Also yield [`Update::Reconnecting`] before each reconnect: the attempt, the delay, and
     /// the cause (see [`Reconnecting`] for an example).
-    #[must_use]
     pub fn with_reconnect_updates(mut self, on: bool) -> EventSource {
         self.wants.reconnects = on;
         self
@@ -666,8 +819,11 @@ impl EventSource {
     }
 
     fn connect(&mut self, last_event_id: Option<EventId>) -> Result<Pending, Error> {
-        let mut request = match &mut self.template {
-            Ok(template) => template.try_clone().expect("checked by EventSource::new"),
+        let (client, mut request) = match &mut self.template {
+            Ok((client, template)) => (
+                client.clone(),
+                template.try_clone().expect("checked by EventSource::new"),
+            ),
             Err(e) => {
                 let source = e.take().map(reqwest::Error::without_url);
                 let mut error = self.error(ErrorKind::Request);
@@ -688,7 +844,7 @@ impl EventSource {
         }
         self.attempt = self.session.policy().failures().saturating_add(1);
         self.sent_id = last_event_id;
-        Ok(Box::pin(self.client.execute(request)))
+        Ok(Box::pin(client.execute(request)))
     }
 
     /// Polls the timer set to `deadline`; true once it has passed.
@@ -955,8 +1111,10 @@ impl EventSource {
     }
 }
 
-// An EventSource moves between tasks.
+// An EventSource moves between tasks; its errors go anywhere an error can.
 const _: fn() = || {
     fn send<T: Send>() {}
+    fn error<T: std::error::Error + Send + Sync + 'static>() {}
     send::<EventSource>();
+    error::<Error>();
 };

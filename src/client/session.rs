@@ -241,7 +241,8 @@ pub enum Output<I> {
     Connect {
         /// The `Last-Event-ID` request header.
         last_event_id: Option<EventId>,
-        /// When to give up waiting (the first-event timeout).
+        /// When to call [`on_tick`](Session::on_tick) if no response has come: the earlier of
+        /// the first-event and the idle timeouts.
         deadline: Option<I>,
     },
     /// Still waiting for the response to the request sent.
@@ -504,6 +505,7 @@ impl<I: Instant> Session<I> {
     /// assert_eq!(session.poll(t), Output::Read { deadline: None });
     /// ```
     #[inline]
+    #[must_use = "the output says what to do next; dropping a `Connect` leaves the session waiting for a response never asked for"]
     pub fn poll(&mut self, now: I) -> Output<I> {
         loop {
             match self.state {
@@ -520,11 +522,9 @@ impl<I: Instant> Session<I> {
                     }
                 }
                 State::Open { .. } if self.parse_error.is_some() => {
-                    let e = self
-                        .parse_error
-                        .take()
-                        .unwrap_or(ParseError::LineTooLong { limit: 0 });
-                    self.failed(now, Cause::Parse(e));
+                    if let Some(e) = self.parse_error.take() {
+                        self.failed(now, Cause::Parse(e));
+                    }
                 }
                 State::Open { ending, .. } => match self.next_item() {
                     Some(Ok(item)) => return Output::Item(item),
@@ -585,6 +585,7 @@ impl<I: Instant> Session<I> {
     /// assert_eq!(session.poll(t), Output::Read { deadline: None });
     /// ```
     #[inline]
+    #[must_use = "an item taken and dropped is lost"]
     pub fn next_item(&mut self) -> Option<Result<Item, ParseError>> {
         if !matches!(self.state, State::Open { .. }) || self.parse_error.is_some() {
             return None;
@@ -635,8 +636,8 @@ impl<I: Instant> Session<I> {
     /// `200` with `text/event-stream` opens the stream: poll for [`Output::Read`]. `204`
     /// stops for good; another status or content type too ([`Stop::Status`],
     /// [`Stop::ContentType`]), unless the policy retries `5xx`, `429` and `408`. A retried
-    /// `429` or `503` waits its `Retry-After` once (capped by
-    /// [`ClientConfig::with_max_retry_after`], never less than the server's `retry`).
+    /// `429` or `503` waits at least its `Retry-After` (capped by
+    /// [`ClientConfig::with_max_retry_after`]), and at least the backoff.
     ///
     /// ```
     /// use core::time::Duration;
@@ -672,9 +673,11 @@ impl<I: Instant> Session<I> {
                 };
             }
             Action::Reconnect { delay, .. } => {
+                // `Retry-After` is the least this reconnect waits: the backoff (and its jitter)
+                // still applies, so `Retry-After: 0` cannot make a reconnect loop either.
                 let delay = match retry_after {
                     Some(wait) if matches!(status, 429 | 503) => {
-                        wait.min(self.max_retry_after).max(self.policy.retry())
+                        delay.max(wait.min(self.max_retry_after))
                     }
                     _ => delay,
                 };

@@ -9,7 +9,8 @@
 //!
 //! Options: `--once` reads a one-shot stream: it prints the text of each chat-completion
 //! delta (or the raw data) and stops at `data: [DONE]` or at the end, without reconnecting.
-//! `--idle SECS` drops a connection silent that long (not even a keep-alive).
+//! `--idle SECS` drops a connection silent that long, not even a keep-alive (default 60; `0`
+//! never does).
 //! `--max-attempts N` gives up after N failed attempts in a row. `--last-event-id ID` resumes
 //! from a stored position; `--until TYPE` stops after the first event of that type.
 //!
@@ -24,7 +25,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use ssekit::client::{ClientConfig, Update};
 use ssekit::error::Report;
-use ssekit::reconnect::{ReconnectConfig, Stop};
+use ssekit::reconnect::ReconnectConfig;
 use ssekit::sequence::Sequence;
 use ssekit::{EventId, EventSource};
 
@@ -39,7 +40,11 @@ struct Options {
 }
 
 fn options() -> Result<Options, String> {
-    let mut opts = Options::default();
+    // live_scores sends a keep-alive every 15 s: a minute of nothing is a dead peer.
+    let mut opts = Options {
+        idle: Some(Duration::from_secs(60)),
+        ..Options::default()
+    };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
@@ -49,7 +54,8 @@ fn options() -> Result<Options, String> {
                 let secs = value()?
                     .parse::<f64>()
                     .map_err(|e| format!("--idle: {e}"))?;
-                opts.idle = Some(Duration::try_from_secs_f64(secs).map_err(|e| e.to_string())?);
+                let idle = Duration::try_from_secs_f64(secs).map_err(|e| e.to_string())?;
+                opts.idle = (!idle.is_zero()).then_some(idle);
             }
             "--max-attempts" => {
                 opts.max_attempts = Some(value()?.parse().map_err(|e| format!("{arg}: {e}"))?)
@@ -88,7 +94,12 @@ async fn main() -> ExitCode {
         .url
         .as_deref()
         .unwrap_or("http://127.0.0.1:3000/events");
-    let mut events = EventSource::get(url)
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .expect("a client with default settings");
+    let mut events = EventSource::new(http.get(url))
+        .expect("a GET can be sent again")
         .with_config(config)
         .with_reconnect_updates(true);
     let mut sequence = Sequence::new();
@@ -102,14 +113,14 @@ async fn main() -> ExitCode {
         match update {
             Ok(Update::Open(open)) => eprintln!(
                 "connected to {} (Last-Event-ID: {:?})",
-                open.url,
-                open.last_event_id.as_deref()
+                open.url(),
+                open.last_event_id().map(|id| id.as_str())
             ),
             Ok(Update::Reconnecting(r)) => eprintln!(
                 "reconnecting in {} ms (attempt {}): {}",
-                r.delay.as_millis(),
-                r.attempt,
-                Report::new(&r.cause)
+                r.delay().as_millis(),
+                r.attempt(),
+                Report::new(r.cause())
             ),
             Ok(Update::Message(m)) if opts.once => {
                 // An OpenAI-style chunk's text, or the data as it is.
@@ -150,7 +161,8 @@ async fn main() -> ExitCode {
     if opts.once {
         let _ = writeln!(out);
     }
-    let stop = events.stopped().unwrap_or(Stop::Closed);
-    eprintln!("stopped: {stop}");
+    if let Some(stop) = events.stopped() {
+        eprintln!("stopped: {stop}");
+    }
     ExitCode::SUCCESS
 }

@@ -3,11 +3,12 @@
 //! `data:` a JSON chunk decoded with `.json()`, ended by `data: [DONE]`.
 //!
 //! ```sh
-//! LLM_API_KEY=sk-... cargo run --bin llm -- https://api.example.com/v1/chat/completions "Write a haiku about offside"
+//! cargo run --bin llm -- http://127.0.0.1:8080/v1/chat/completions "Write a haiku about offside"
 //! ```
 //!
 //! `LLM_API_KEY` is sent as a bearer token if set; `LLM_MODEL` names the model (default
-//! `gpt-4o-mini`). For `https`, enable a TLS feature of reqwest (`rustls`) in `Cargo.toml`.
+//! `gpt-4o-mini`). This package builds reqwest without TLS, for a local server (llama.cpp,
+//! vLLM, Ollama); for a hosted API over `https`, enable reqwest's `rustls` feature.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -100,15 +101,19 @@ async fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// The start of an error response's body: at most 4 KiB, whatever the server sends.
+/// The start of an error response's body: at most 4 KiB and 10 seconds, whatever the server
+/// sends.
 async fn error_body(mut response: reqwest::Response) -> String {
     let mut body = Vec::new();
-    while let Ok(Some(chunk)) = response.chunk().await {
-        body.extend_from_slice(&chunk);
-        if body.len() >= 4096 {
-            body.truncate(4096);
-            break;
+    let read = async {
+        while let Ok(Some(chunk)) = response.chunk().await {
+            body.extend_from_slice(&chunk);
+            if body.len() >= 4096 {
+                body.truncate(4096);
+                break;
+            }
         }
-    }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(10), read).await;
     String::from_utf8_lossy(&body).into_owned()
 }
