@@ -435,7 +435,7 @@ async fn the_attempt_count_grows_and_the_last_attempt_gives_up_with_the_cause() 
     let chain = Report::new(&error).to_string();
     assert!(
         chain.contains("gave up after 4 failed attempts in a row")
-            && chain.contains("the connection failed (attempt 4)"),
+            && chain.contains(": the connection failed: "),
         "{chain}"
     );
     // The transport's own error is at the end of the chain.

@@ -152,7 +152,7 @@ impl Opened {
 /// let Some(Ok(Update::Reconnecting(r))) = events.next().await else { panic!() };
 /// assert_eq!(r.attempt(), 1);
 /// assert_eq!(r.delay().as_secs(), 3);
-/// assert!(r.cause().to_string().contains("the connection failed (attempt 1)"));
+/// assert!(r.cause().to_string().ends_with(": the connection failed"));
 /// assert!(std::error::Error::source(r.cause()).is_some()); // the transport's error
 /// let _cause: ssekit::client::Error = r.into_cause();
 /// # }
@@ -270,7 +270,8 @@ impl Error {
     }
 
     /// The connection attempt it happened on, counted from 1 since the last healthy
-    /// connection.
+    /// connection (for [`ErrorKind::Interrupted`], the connection that ended; the
+    /// [`Reconnecting`] it comes with counts the attempt to come).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -400,10 +401,12 @@ impl fmt::Display for Error {
                 ": the response's content type is {seen}, not text/event-stream"
             )?,
             ErrorKind::GaveUp { failures } => {
-                return write!(f, ": gave up after {failures} failed attempts in a row")
+                let s = if failures == 1 { "" } else { "s" };
+                return write!(f, ": gave up after {failures} failed attempt{s} in a row");
             }
             ErrorKind::Request => {}
-            ErrorKind::Interrupted(cause) => write!(f, ": {cause}")?,
+            // The reconnect that follows carries the attempt count.
+            ErrorKind::Interrupted(cause) => return write!(f, ": {cause}"),
         }
         write!(f, " (attempt {})", this.attempt)
     }
@@ -470,8 +473,23 @@ enum Conn {
 /// after a `204`, a finished one-shot stream, [`close`](Self::close), or an `Err`, which is
 /// always the last item. Dropping it drops the connection.
 ///
-/// reqwest is used with its default features off: to read `https://` URLs, enable a TLS
-/// feature of reqwest (`rustls` or `native-tls`) in your own `Cargo.toml`.
+/// ssekit asks reqwest for none of its default features; your own `reqwest = "0.13"`
+/// dependency brings them (rustls for `https`, HTTP/2). With `default-features = false` there,
+/// enable `rustls` or `native-tls` to read `https://` URLs.
+///
+/// # Timeouts
+///
+/// - the idle timeout ([`ReconnectConfig::with_idle_timeout`]): no byte, keep-alives included,
+///   for that long, from the request on, and the connection is dropped and made again;
+/// - the first-event timeout ([`ClientConfig::with_first_event_timeout`]): no message within
+///   that long of the request;
+/// - the connect timeout is your reqwest client's (`Client::builder().connect_timeout(..)`,
+///   then [`EventSource::new`]`(client.get(url))`); [`get`](Self::get)'s client has 30 s.
+///
+/// Do not set reqwest's total `.timeout()` on the client: it ends every stream after that
+/// long, however healthy, and the event source reconnects each time.
+///
+/// [`ReconnectConfig::with_idle_timeout`]: crate::reconnect::ReconnectConfig::with_idle_timeout
 ///
 /// ```no_run
 /// # #[tokio::main]
@@ -480,14 +498,14 @@ enum Conn {
 /// use ssekit::client::{ClientConfig, EventSource, Update};
 /// use ssekit::reconnect::ReconnectConfig;
 ///
-/// // An LLM completion: a POST, read once, ended by `data: [DONE]`.
+/// // An LLM completion: a POST, read once, ended by `data: [DONE]`, never sent twice (a
+/// // completion is not resumable, and a second run is billed again).
 /// let request = reqwest::Client::new()
 ///     .post("http://127.0.0.1:8080/v1/chat/completions")
 ///     .bearer_auth("sk-...")
 ///     .json(&serde_json::json!({ "model": "m", "stream": true, "messages": [] }));
-/// let config = ClientConfig::new()
-///     .with_reconnect(ReconnectConfig::new().with_one_shot(true))
-///     .with_sentinel("[DONE]");
+/// let once = ReconnectConfig::new().with_one_shot(true).with_max_attempts(Some(0));
+/// let config = ClientConfig::new().with_reconnect(once).with_sentinel("[DONE]");
 /// let mut events = EventSource::new(request)?.with_config(config);
 /// while let Some(update) = events.next().await {
 ///     if let Update::Message(m) = update? {

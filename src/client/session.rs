@@ -16,9 +16,10 @@ use crate::{EventId, Item, Parser, ParserConfig};
 /// use ssekit::client::ClientConfig;
 /// use ssekit::reconnect::ReconnectConfig;
 ///
-/// // An LLM completion: one answer, ended by `data: [DONE]`, given up on if slow to start.
+/// // An LLM completion: one answer, ended by `data: [DONE]`, given up on if slow to start,
+/// // never requested twice (a completion cannot be resumed; a second run is billed again).
 /// let config = ClientConfig::new()
-///     .with_reconnect(ReconnectConfig::new().with_one_shot(true))
+///     .with_reconnect(ReconnectConfig::new().with_one_shot(true).with_max_attempts(Some(0)))
 ///     .with_sentinel("[DONE]")
 ///     .with_first_event_timeout(Some(Duration::from_secs(60)));
 /// assert_eq!(config.sentinel(), Some("[DONE]"));

@@ -11,7 +11,7 @@
 //! delta (or the raw data) and stops at `data: [DONE]` or at the end, without reconnecting.
 //! `--idle SECS` drops a connection silent that long, not even a keep-alive (default 60; `0`
 //! never does).
-//! `--max-attempts N` gives up after N failed attempts in a row. `--last-event-id ID` resumes
+//! `--max-attempts N` gives up when N reconnects in a row have failed. `--last-event-id ID` resumes
 //! from a stored position; `--until TYPE` stops after the first event of that type.
 //!
 //! Each message is one line on stdout: `id=<last event id> event=<type> data=<data>` (data

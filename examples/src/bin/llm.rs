@@ -90,7 +90,10 @@ async fn main() -> ExitCode {
             Err(e) => {
                 eprintln!("{}", Report::new(&e));
                 if let Some(response) = e.into_response() {
-                    eprintln!("the server said: {}", error_body(response).await);
+                    let body = error_body(response).await;
+                    if !body.trim().is_empty() {
+                        eprintln!("the server said: {body}");
+                    }
                 }
                 return ExitCode::FAILURE;
             }
