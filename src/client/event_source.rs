@@ -151,7 +151,8 @@ impl Opened {
 ///     .with_reconnect_updates(true);
 /// let Some(Ok(Update::Reconnecting(r))) = events.next().await else { panic!() };
 /// assert_eq!(r.attempt(), 1);
-/// assert_eq!(r.delay().as_secs(), 3);
+/// // The default 3 s, plus up to 50% jitter.
+/// assert!((3.0..=4.5).contains(&r.delay().as_secs_f64()));
 /// assert!(r.cause().to_string().ends_with(": the connection failed"));
 /// assert!(std::error::Error::source(r.cause()).is_some()); // the transport's error
 /// let _cause: ssekit::client::Error = r.into_cause();
