@@ -90,11 +90,7 @@ async fn hyper_drives_a_session_through_cuts_and_id_only_blocks() {
     let (seen, stop) = read_all(&addr, "/events", config).await;
     assert_eq!(seen, ["a@1", "b@2", "c@3"]);
     assert_eq!(stop, Stop::NoContent);
-    let sent: Vec<_> = server
-        .requests()
-        .iter()
-        .map(|r| r.last_event_id().unwrap_or("-").to_owned())
-        .collect();
+    let sent = server.last_event_ids();
     assert_eq!(sent, ["-", "2", "2", "3"]);
     // Every reconnect waited the server's 100 ms (each connection delivered a message).
     assert_eq!(start.elapsed(), Duration::from_millis(300));

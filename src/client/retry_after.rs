@@ -82,17 +82,7 @@ pub fn parse_http_date(value: &[u8]) -> Option<u64> {
         // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT"
         Some(3) => {
             weekday(&value[..3])?;
-            let rest = value.get(4..)?;
-            let mut parts = rest.split(|&b| b == b' ');
-            let (Some(b""), Some(day), Some(month), Some(year), Some(time), Some(b"GMT"), None) = (
-                parts.next(),
-                parts.next(),
-                parts.next(),
-                parts.next(),
-                parts.next(),
-                parts.next(),
-                parts.next(),
-            ) else {
+            let [b"", day, month, year, time, b"GMT"] = split_exact(value.get(4..)?, b' ')? else {
                 return None;
             };
             (
@@ -108,22 +98,10 @@ pub fn parse_http_date(value: &[u8]) -> Option<u64> {
             if !LONG_DAYS.iter().any(|d| d.as_bytes() == name) {
                 return None;
             }
-            let mut parts = value.get(n + 1..)?.split(|&b| b == b' ');
-            let (Some(b""), Some(date), Some(time), Some(b"GMT"), None) = (
-                parts.next(),
-                parts.next(),
-                parts.next(),
-                parts.next(),
-                parts.next(),
-            ) else {
+            let [b"", date, time, b"GMT"] = split_exact(value.get(n + 1..)?, b' ')? else {
                 return None;
             };
-            let mut d = date.split(|&b| b == b'-');
-            let (Some(day), Some(month), Some(year), None) =
-                (d.next(), d.next(), d.next(), d.next())
-            else {
-                return None;
-            };
+            let [day, month, year] = split_exact(date, b'-')?;
             // A two-digit year: RFC 9110 reads one more than 50 years ahead as the past. Dates
             // here are for Retry-After, so the current century (or the last) is the answer.
             let yy = digits(year, 2)?;
@@ -181,6 +159,16 @@ fn trim(mut s: &[u8]) -> &[u8] {
         s = rest;
     }
     s
+}
+
+/// `s` split at every `sep`, if it has exactly `N` parts.
+fn split_exact<const N: usize>(s: &[u8], sep: u8) -> Option<[&[u8]; N]> {
+    let mut parts = s.split(|&b| b == sep);
+    let mut out = [&s[..0]; N];
+    for slot in &mut out {
+        *slot = parts.next()?;
+    }
+    parts.next().is_none().then_some(out)
 }
 
 fn weekday(name: &[u8]) -> Option<()> {

@@ -192,6 +192,14 @@ impl ScriptServer {
         self.requests.lock().unwrap().clone()
     }
 
+    /// The `Last-Event-ID` each request sent, in order; `-` for none.
+    pub fn last_event_ids(&self) -> Vec<String> {
+        self.requests()
+            .iter()
+            .map(|r| r.last_event_id().unwrap_or("-").to_owned())
+            .collect()
+    }
+
     /// How many hanging (or flooding) connections the client has closed.
     pub fn closed_by_client(&self) -> usize {
         self.closed.load(Ordering::SeqCst)
