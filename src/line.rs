@@ -8,8 +8,8 @@
 //! the rest of an overlong line, then every line up to the next blank one. It knows nothing of
 //! fields.
 
-use crate::swar::{find_line_end, has_line_end};
-use crate::text::Text;
+use crate::swar::has_line_end;
+use crate::text::{find_line, Ascii};
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use bytes::{Bytes, BytesMut};
@@ -38,13 +38,19 @@ enum Skip {
 /// One step of the splitter.
 pub(crate) enum Line<'a> {
     /// A complete line (without its line ending) inside `src`, the chunk being split, so that
-    /// values can be views of it.
-    InChunk { line: &'a [u8], src: &'a Bytes },
+    /// values can be views of it; `ascii` is the line again when it is all ASCII, so that its
+    /// values need no UTF-8 check.
+    InChunk {
+        line: &'a [u8],
+        src: &'a Bytes,
+        ascii: Option<Ascii<'a>>,
+    },
     /// A complete line that began in an earlier chunk, joined in the carry buffer.
     Joined(&'a [u8]),
-    /// A long joined data line, handed over whole: its value would have to be copied out of
-    /// the carry buffer anyway, so it becomes a view of it instead.
-    Owned(Bytes),
+    /// The value of a long data line that began in an earlier chunk (after `data:` and one
+    /// space): it would have to be copied out of the carry buffer anyway, so it is handed
+    /// over owned, ready to be the message's data.
+    Data(Bytes),
     /// A line is longer than the limit. It is skipped, and so is every line up to the next
     /// blank one; the caller drops the event in progress.
     TooLong,
@@ -221,7 +227,8 @@ impl Lines {
                     continue;
                 }
             }
-            let Some(i) = find_line_end(&self.chunk[pos..]) else {
+            let found = find_line(&self.chunk[pos..]);
+            let Some(i) = found.end else {
                 self.carry_rest(pos);
                 self.pos = len;
                 if self.skip == Skip::No && self.carry.len() > self.max_line_len {
@@ -259,6 +266,7 @@ impl Lines {
                     return Some(Line::InChunk {
                         line: &[],
                         src: &self.chunk,
+                        ascii: None,
                     });
                 }
             }
@@ -267,9 +275,19 @@ impl Lines {
                     self.skip = Skip::ToBlankLine;
                     return Some(Line::TooLong);
                 }
+                let line = &self.chunk[pos..end];
+                let ascii = if found.non_ascii {
+                    None
+                } else {
+                    // SAFETY: `find_line` scanned `self.chunk[pos..]` up to its first line end,
+                    // `end`, and found no byte >= 0x80 before it: these are those bytes, in a
+                    // `Bytes`, which never changes.
+                    Some(unsafe { Ascii::new_unchecked(line) })
+                };
                 return Some(Line::InChunk {
-                    line: &self.chunk[pos..end],
+                    line,
                     src: &self.chunk,
+                    ascii,
                 });
             }
             return Some(self.join(pos, end));
@@ -284,21 +302,15 @@ impl Lines {
             return Line::TooLong;
         }
         extend_capped(&mut self.carry, &self.chunk[pos..end], self.max_line_len);
-        // A long data line: its value must be owned anyway (other fields are short, and their
-        // values are copied out so that the buffer is reused).
-        if self.carry.starts_with(b"data:")
-            && !Text::fits_inline(self.carry.len().saturating_sub("data: ".len()))
-        {
-            if self.carry.capacity() > REUSE_CARRY_MAX {
-                // A large buffer is handed over as it is: never held twice.
-                return Line::Owned(Bytes::from(mem::take(&mut self.carry)));
+        // A long data line in a large buffer: its value must be owned anyway, so the buffer is
+        // handed over as it is, never held twice. (From a small buffer, the parser copies the
+        // value out, and the buffer is kept for the next line: lines joined from small reads
+        // then cost one exact allocation each, not a buffer grown anew from nothing.)
+        if self.carry.capacity() > REUSE_CARRY_MAX {
+            if let Some(value) = self.carry.strip_prefix(b"data:") {
+                let start = "data:".len() + usize::from(value.first() == Some(&b' '));
+                return Line::Data(Bytes::from(mem::take(&mut self.carry)).slice(start..));
             }
-            // A small one is copied out once and kept: lines joined from small reads (most
-            // lines, when a stream arrives in small pieces) then cost one allocation each,
-            // not a buffer grown anew from nothing.
-            let owned = Bytes::copy_from_slice(&self.carry);
-            self.carry.clear();
-            return Line::Owned(owned);
         }
         self.carry_reported = true;
         Line::Joined(&self.carry)
@@ -356,7 +368,8 @@ mod tests {
                 Some(Line::InChunk { line, .. } | Line::Joined(line)) => {
                     out.push(Some(line.to_vec()));
                 }
-                Some(Line::Owned(line)) => out.push(Some(line.to_vec())),
+                // Only the value is handed over: put the usual prefix back.
+                Some(Line::Data(value)) => out.push(Some([b"data: ", &value[..]].concat())),
                 Some(Line::TooLong) => out.push(None),
             }
         };

@@ -7,10 +7,9 @@
 use crate::config::ParserConfig;
 use crate::error::ParseError;
 use crate::field::{EventId, EventType};
-use crate::line::{extend_capped, Line, Lines};
+use crate::line::{Line, Lines};
 use crate::message::{Item, MessageEvent};
-use crate::text::Text;
-use alloc::vec::Vec;
+use crate::text::{Ascii, DataBuf, Text};
 use bytes::Bytes;
 use core::fmt;
 use core::mem;
@@ -90,8 +89,11 @@ struct Fields {
     // The event being read.
     data: Data,
     /// The data of a multi-line event; never grown past the event limit.
-    data_buf: Vec<u8>,
+    data_buf: DataBuf,
     data_len: usize,
+    /// The data length of the last multi-line event: the buffer of the next one starts that
+    /// large, so a stream of large events is not grown by doubling, event after event.
+    many_hint: usize,
     event_type: Option<EventType>,
     id_buf: EventId,
     id_in_block: bool,
@@ -143,8 +145,9 @@ impl Parser {
             fields: Fields {
                 config,
                 data: Data::Empty,
-                data_buf: Vec::new(),
+                data_buf: DataBuf::new(),
                 data_len: 0,
+                many_hint: 0,
                 event_type: None,
                 id_buf: EventId::EMPTY,
                 id_in_block: false,
@@ -339,9 +342,11 @@ impl Parser {
         }
         loop {
             let out = match self.lines.next_line()? {
-                Line::InChunk { line, src } => self.fields.line_complete(line, Some(src)),
+                Line::InChunk { line, src, ascii } => self
+                    .fields
+                    .line_complete(line, Some(Src { chunk: src, ascii })),
                 Line::Joined(line) => self.fields.line_complete(line, None),
-                Line::Owned(line) => self.fields.line_complete(&line, Some(&line)),
+                Line::Data(value) => self.fields.owned_data_line(value).map(Err),
                 Line::TooLong => {
                     self.fields.drop_event();
                     return Some(Err(ParseError::LineTooLong {
@@ -369,17 +374,17 @@ impl Fields {
     /// Forgets the data and type of the event in progress.
     fn drop_event(&mut self) {
         self.data = Data::Empty;
-        self.data_buf = Vec::new();
+        self.data_buf = DataBuf::new();
         self.data_len = 0;
     }
 
     /// Interprets one complete line (without its line ending). `src`, when given, is the chunk
     /// that `line` points into, so values can be views of it.
     #[inline]
-    fn line_complete(
+    fn line_complete<'a>(
         &mut self,
-        line: &[u8],
-        src: Option<&Bytes>,
+        line: &'a [u8],
+        src: Option<Src<'a>>,
     ) -> Option<Result<Item, ParseError>> {
         if let Some(value) = line.strip_prefix(b"data:") {
             return self.data_line(strip_space(value), src).map(Err);
@@ -427,7 +432,7 @@ impl Fields {
     }
 
     #[inline]
-    fn event_field(&mut self, value: &[u8], src: Option<&Bytes>) {
+    fn event_field<'a>(&mut self, value: &'a [u8], src: Option<Src<'a>>) {
         self.event_type = if value.is_empty() {
             None
         } else {
@@ -436,7 +441,7 @@ impl Fields {
     }
 
     #[inline]
-    fn id_field(&mut self, value: &[u8], src: Option<&Bytes>) {
+    fn id_field<'a>(&mut self, value: &'a [u8], src: Option<Src<'a>>) {
         if !value.contains(&0) {
             self.id_buf = EventId::from_parsed(text(value, src));
             self.id_in_block = true;
@@ -444,7 +449,7 @@ impl Fields {
     }
 
     #[inline]
-    fn data_line(&mut self, value: &[u8], src: Option<&Bytes>) -> Option<ParseError> {
+    fn data_line<'a>(&mut self, value: &'a [u8], src: Option<Src<'a>>) -> Option<ParseError> {
         let add = value.len() + usize::from(!matches!(self.data, Data::Empty));
         if self.data_len + add > self.config.max_event_len {
             self.drop_event();
@@ -454,26 +459,35 @@ impl Fields {
         }
         self.data_len += add;
         let limit = self.config.max_event_len;
+        if let Data::Many = self.data {
+            self.data_buf
+                .push_line(value, src.and_then(|s| s.ascii), limit);
+            return None;
+        }
         match mem::replace(&mut self.data, Data::Many) {
             Data::Empty => self.data = Data::One(text(value, src)),
             Data::One(first) => {
-                // The first line's own buffer becomes the event's when nothing else holds it
-                // (a line joined from several chunks), so the first line is never held twice.
-                let mut buf = Vec::from(first.into_bytes());
-                if buf.capacity() > limit {
-                    // It was a whole chunk that nothing else held: keep only what is needed.
-                    buf.shrink_to(buf.len() + 1 + value.len());
-                }
-                extend_capped(&mut buf, b"\n", limit);
-                extend_capped(&mut buf, value, limit);
-                self.data_buf = buf;
+                // Room for as much as the last multi-line event had (never past the limit).
+                let need = first.len() + 1 + value.len();
+                let want = need.max(self.many_hint.min(limit));
+                self.data_buf = DataBuf::start(first, want, limit);
+                self.data_buf
+                    .push_line(value, src.and_then(|s| s.ascii), limit);
             }
-            Data::Many => {
-                extend_capped(&mut self.data_buf, b"\n", limit);
-                extend_capped(&mut self.data_buf, value, limit);
-            }
+            Data::Many => unreachable!("handled above"),
         }
         None
+    }
+
+    /// A data line whose value the splitter handed over owned.
+    #[inline]
+    fn owned_data_line(&mut self, value: Bytes) -> Option<ParseError> {
+        if matches!(self.data, Data::Empty) && value.len() <= self.config.max_event_len {
+            self.data_len = value.len();
+            self.data = Data::One(Text::from_utf8_lossy(value));
+            return None;
+        }
+        self.data_line(&value, None)
     }
 
     /// A blank line: dispatch the event, if it has data.
@@ -490,7 +504,11 @@ impl Fields {
                 return id_in_block.then(|| Item::LastEventId(self.last_id.clone()));
             }
             Data::One(t) => t,
-            Data::Many => Text::from_utf8_lossy(Bytes::from(mem::take(&mut self.data_buf))),
+            Data::Many => {
+                let buf = mem::replace(&mut self.data_buf, DataBuf::new());
+                self.many_hint = buf.len();
+                buf.into_text()
+            }
         };
         Some(Item::Message(MessageEvent {
             data,
@@ -527,10 +545,20 @@ fn strip_space(value: &[u8]) -> &[u8] {
     }
 }
 
+/// The chunk a line lies in, and the line again if the scanner found it all ASCII.
+#[derive(Clone, Copy)]
+struct Src<'a> {
+    chunk: &'a Bytes,
+    ascii: Option<Ascii<'a>>,
+}
+
 #[inline]
-fn text(value: &[u8], src: Option<&Bytes>) -> Text {
+fn text<'a>(value: &'a [u8], src: Option<Src<'a>>) -> Text {
     match src {
-        Some(src) => Text::from_slice_lossy(src, value),
+        Some(Src { chunk, ascii }) => match ascii.and_then(|line| line.within(value)) {
+            Some(value) => Text::from_ascii_slice(chunk, value),
+            None => Text::from_slice_lossy(chunk, value),
+        },
         None => Text::copy_lossy(value),
     }
 }
@@ -622,6 +650,29 @@ mod tests {
             messages(&mut p),
             [("message".into(), "ok".into(), String::new())]
         );
+    }
+
+    #[test]
+    fn multi_line_data_is_checked_unless_every_line_was_ascii() {
+        // All ASCII, then a valid non-ASCII line, then an invalid one in the first, middle and
+        // last line, in one chunk and split so that lines are joined across chunks.
+        let cases: [(&[u8], &str); 5] = [
+            (b"data: a\ndata: b\n\n", "a\nb"),
+            (b"data: a\ndata: caf\xc3\xa9\n\n", "a\ncaf\u{e9}"),
+            (b"data: \xff\ndata: b\n\n", "\u{FFFD}\nb"),
+            (b"data: a\ndata: \xe2\x82\ndata: c\n\n", "a\n\u{FFFD}\nc"),
+            (b"data: a\ndata: b\xc3\n\n", "a\nb\u{FFFD}"),
+        ];
+        for (input, want) in cases {
+            for split in 0..input.len() {
+                let mut p = Parser::new();
+                p.feed(Bytes::copy_from_slice(&input[..split]));
+                p.feed(Bytes::copy_from_slice(&input[split..]));
+                let got = messages(&mut p);
+                assert_eq!(got.len(), 1, "{input:?} split at {split}");
+                assert_eq!(got[0].1, want, "{input:?} split at {split}");
+            }
+        }
     }
 
     #[test]

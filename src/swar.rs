@@ -1,5 +1,5 @@
 //! Word-at-a-time byte tricks ("SIMD within a register"), shared by the line splitter and the
-//! UTF-8 check: reading a word, marking CR and LF, finding the first line end.
+//! UTF-8 check: reading a word, marking CR and LF in a small read.
 
 /// The high bit of every byte of a word.
 pub(crate) const HIGH: u64 = 0x8080_8080_8080_8080;
@@ -34,59 +34,9 @@ pub(crate) fn has_line_end(read: &[u8]) -> bool {
     marks != 0 || words.remainder().iter().any(|&b| b == b'\n' || b == b'\r')
 }
 
-/// Offset of the first CR or LF. Most lines of real streams are short (a blank line, `id: 42`,
-/// `event: update`) and many reads are small: the first 16 bytes are checked a word at a time
-/// (or, in a shorter read, byte by byte), which is cheaper than setting up a vector search;
-/// longer lines go to `memchr2`.
-#[inline]
-pub(crate) fn find_line_end(hay: &[u8]) -> Option<usize> {
-    if hay.len() >= 16 {
-        let m = eol_mask(word(hay));
-        if m != 0 {
-            return Some((m.trailing_zeros() / 8) as usize);
-        }
-        let m = eol_mask(word(&hay[8..]));
-        if m != 0 {
-            return Some(8 + (m.trailing_zeros() / 8) as usize);
-        }
-        return memchr::memchr2(b'\n', b'\r', &hay[16..]).map(|i| i + 16);
-    }
-    // Small reads: a plain loop beats the set-up of a vector search.
-    hay.iter().position(|&b| b == b'\n' || b == b'\r')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    #[cfg_attr(miri, ignore)] // an exhaustive loop over safe code: far too slow under Miri
-    fn line_end_search_agrees_with_memchr() {
-        for len in (0..80).chain([200, 300]) {
-            for at in 0..=len {
-                for b in [b'\n', b'\r', b'a', 0x8a, 0x0d ^ 0x80] {
-                    let mut hay = alloc::vec![b'x'; len];
-                    if at < len {
-                        hay[at] = b;
-                    }
-                    assert_eq!(
-                        find_line_end(&hay),
-                        memchr::memchr2(b'\n', b'\r', &hay),
-                        "{hay:?}"
-                    );
-                }
-            }
-        }
-        // Every byte value next to a line end, in both words.
-        for b in 0..=255u8 {
-            for at in 0..15 {
-                let mut hay = [b'y'; 20];
-                hay[at] = b;
-                hay[at + 1] = b'\n';
-                assert_eq!(find_line_end(&hay), memchr::memchr2(b'\n', b'\r', &hay));
-            }
-        }
-    }
 
     #[test]
     #[cfg_attr(miri, ignore)] // an exhaustive loop over safe code: far too slow under Miri

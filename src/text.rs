@@ -7,6 +7,11 @@
 //! 30–45 ns per access on the parser's hot path (see `PERFORMANCE.md` in the design notes),
 //! which is more than the rest of a small message's parse.
 //!
+//! Its submodule `scan` finds line ends and, in the same pass, says whether a line is all
+//! ASCII (with SSE2 on `x86_64`). Such a line's values are stored without a second check, through
+//! [`Ascii`], a slice made (in the line splitter, under a `SAFETY` note) only from what
+//! [`find_line`] found, and that can only be narrowed.
+//!
 //! The module's tests run under Miri in CI.
 
 use crate::swar::{word, HIGH};
@@ -19,6 +24,130 @@ use core::cmp::Ordering;
 use core::fmt;
 use core::hash::{Hash, Hasher};
 use core::ops::Deref;
+
+mod scan;
+
+/// What [`find_line`] found.
+pub(crate) struct LineScan {
+    /// The offset of the first CR or LF.
+    pub(crate) end: Option<usize>,
+    /// Whether a byte before it (before the end, if there is none) is non-ASCII.
+    pub(crate) non_ascii: bool,
+}
+
+/// Finds the first line end of `hay`, and whether the bytes before it are all ASCII, in one
+/// pass.
+#[inline]
+pub(crate) fn find_line(hay: &[u8]) -> LineScan {
+    let found = scan::scan(hay);
+    LineScan {
+        end: found.end,
+        non_ascii: found.non_ascii,
+    }
+}
+
+/// Bytes known to be ASCII, which [`Text::from_ascii_slice`] stores without a UTF-8 check.
+/// Made only by the line splitter from what [`find_line`] found, narrowed only to slices
+/// within them.
+#[derive(Clone, Copy)]
+pub(crate) struct Ascii<'a>(&'a [u8]);
+
+impl<'a> Ascii<'a> {
+    /// Wraps bytes the scanner found to be ASCII.
+    ///
+    /// # Safety
+    ///
+    /// Every byte of `bytes` is below 0x80: they are bytes that [`find_line`] scanned and
+    /// reported no non-ASCII byte among, unchanged since (they belong to a `Bytes`, which
+    /// never changes).
+    #[inline]
+    pub(crate) unsafe fn new_unchecked(bytes: &'a [u8]) -> Ascii<'a> {
+        debug_assert!(bytes.is_ascii());
+        Ascii(bytes)
+    }
+
+    /// `part` as [`Ascii`], if it lies within these bytes.
+    #[inline]
+    pub(crate) fn within(self, part: &'a [u8]) -> Option<Ascii<'a>> {
+        let (start, end) = (
+            self.0.as_ptr() as usize,
+            self.0.as_ptr() as usize + self.0.len(),
+        );
+        let p = part.as_ptr() as usize;
+        (p >= start && p + part.len() <= end).then_some(Ascii(part))
+    }
+}
+
+/// The data of a multi-line event: lines joined by `\n`, and whether every piece was known to
+/// be valid UTF-8 on the way in (a [`Text`], or an [`Ascii`] slice), so that the whole needs no
+/// check when it becomes a [`Text`]. Otherwise it is checked once, whole, at the end: one pass
+/// of the DFA over the event costs less than a check per line.
+///
+/// The lines of an event are joined by an ASCII byte, so the joined buffer is valid exactly when
+/// every line is, and decoding it lossily replaces exactly what decoding each line would.
+pub(crate) struct DataBuf {
+    buf: Vec<u8>,
+    valid: bool,
+}
+
+impl DataBuf {
+    pub(crate) const fn new() -> DataBuf {
+        DataBuf {
+            buf: Vec::new(),
+            valid: true,
+        }
+    }
+
+    /// Starts with the first line, with room for `want` bytes, never growing past `cap`.
+    #[inline]
+    pub(crate) fn start(first: Text, want: usize, cap: usize) -> DataBuf {
+        let first = first.into_bytes();
+        let buf = if first.len() >= want {
+            // The line's own buffer becomes the event's when nothing else holds it (a line
+            // handed over whole by the splitter), so it is never held twice.
+            let mut buf = Vec::from(first);
+            if buf.capacity() > cap {
+                buf.shrink_to(want);
+            }
+            buf
+        } else {
+            let mut buf = Vec::with_capacity(want.min(cap.max(first.len())));
+            buf.extend_from_slice(&first);
+            buf
+        };
+        // A `Text` is valid UTF-8.
+        DataBuf { buf, valid: true }
+    }
+
+    /// Appends `\n` and `value`; `ascii`, if given, is the line `value` lies in, found all
+    /// ASCII by the scanner.
+    #[inline]
+    pub(crate) fn push_line(&mut self, value: &[u8], ascii: Option<Ascii<'_>>, cap: usize) {
+        self.valid &= ascii.and_then(|line| line.within(value)).is_some();
+        crate::line::extend_capped(&mut self.buf, b"\n", cap);
+        crate::line::extend_capped(&mut self.buf, value, cap);
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// The joined data as text: not checked if every piece was known to be valid; checked, and
+    /// decoded lossily if need be, otherwise. A buffer with more than twice the room it needs is shrunk first.
+    pub(crate) fn into_text(self) -> Text {
+        let mut buf = self.buf;
+        if buf.capacity() / 2 > buf.len() {
+            buf.shrink_to_fit();
+        }
+        if self.valid {
+            // Every piece was valid UTF-8 (a `Text`, or ASCII: see `push_line`), and so is
+            // their join by `\n`.
+            Text(Repr::Shared(Bytes::from(buf)))
+        } else {
+            Text::from_utf8_lossy(Bytes::from(buf))
+        }
+    }
+}
 
 /// Texts up to this many bytes (31) are stored inline: copying them costs less than the atomic
 /// reference count of a shared [`Bytes`](https://docs.rs/bytes/1/bytes/struct.Bytes.html) view.
@@ -65,12 +194,6 @@ enum Repr {
 pub struct Text(Repr);
 
 impl Text {
-    /// Whether text of `len` bytes is kept inline (no allocation, no reference count).
-    #[inline]
-    pub(crate) const fn fits_inline(len: usize) -> bool {
-        len <= INLINE_CAP
-    }
-
     /// The empty text.
     ///
     /// ```
@@ -159,6 +282,27 @@ impl Text {
         Text::copy_lossy_cold(part)
     }
 
+    /// As [`from_slice_lossy`](Self::from_slice_lossy), for a part that the scanner found to be
+    /// ASCII: no UTF-8 check is needed.
+    #[inline]
+    pub(crate) fn from_ascii_slice(src: &Bytes, part: Ascii<'_>) -> Text {
+        let part = part.0;
+        debug_assert!(part.is_ascii());
+        if part.len() <= INLINE_CAP {
+            let mut buf = [0; INLINE_CAP];
+            buf[..part.len()].copy_from_slice(part);
+            #[allow(clippy::cast_possible_truncation)] // part.len() <= INLINE_CAP
+            return Text(Repr::Inline(Inline {
+                buf,
+                len: part.len() as u8,
+            }));
+        }
+        match subslice_range(src, part) {
+            Some((start, end)) => Text(Repr::Shared(src.slice(start..end))),
+            None => Text::copy_lossy_cold(part),
+        }
+    }
+
     /// The rare paths: invalid UTF-8, or a slice from elsewhere. Kept out of line so that the
     /// hot path stays small enough to inline (an out-of-line return of a `Text` through memory
     /// cost a store-forwarding stall per message).
@@ -217,7 +361,10 @@ impl Text {
         // SAFETY: every constructor of `Text` stores only valid UTF-8 (module invariant, see
         // the module docs): `&str`/`String` inputs are valid by type, `try_from_bytes` and the
         // lossy constructors check with `from_utf8` (or the equivalent `is_utf8`, tested
-        // against it) or replace invalid input. The inline buffer is
+        // against it) or replace invalid input; `DataBuf` joins pieces that were each valid
+        // (or decodes lossily); and `from_ascii_slice` takes only bytes that
+        // the scanner found to be ASCII (an `Ascii`, see `Ascii::new_unchecked`; the scan is
+        // tested against its byte-at-a-time definition). The inline buffer is
         // read only up to `len`, which was set from the length of a valid string.
         unsafe { core::str::from_utf8_unchecked(bytes) }
     }

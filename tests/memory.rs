@@ -110,12 +110,57 @@ fn peak_memory_stays_within_the_documented_bound() {
         }
     }
     encoding_short_lines_allocates_once_per_event();
+    parsing_large_multi_line_events_allocates_a_few_times_per_event();
 
     // The defaults, 16 MiB each, on the first sequence in 64 KiB reads.
     let l = ssekit::config::DEFAULT_LIMIT;
     let (name, input) = hostile(l, l).swap_remove(0);
     let peak = peak_while_parsing(ParserConfig::new(), &input, 65536);
     assert!(peak <= 2 * l + 1 + 2 * 65536 + SLACK, "{name}: {peak}");
+}
+
+/// Twenty events of 64 KiB of data in 100-byte lines, in 16 KiB reads: each event's buffer
+/// starts as large as the last one's, instead of growing by doubling (which was 16
+/// allocations per event), and a small event after them does not keep that room.
+fn parsing_large_multi_line_events_allocates_a_few_times_per_event() {
+    let event: String = (0..660)
+        .map(|i| format!("data: {i:099}\n"))
+        .collect::<String>()
+        + "\n";
+    let input = Bytes::from(event.repeat(20));
+    let chunks: Vec<Bytes> = (0..input.len())
+        .step_by(16 * 1024)
+        .map(|i| input.slice(i..(i + 16 * 1024).min(input.len())))
+        .collect();
+    let mut parser = Parser::new();
+    let mut messages = Vec::new();
+    let before = counting::allocations();
+    for c in chunks {
+        parser.feed(c);
+        while let Some(m) = parser.next_message() {
+            messages.push(m.unwrap());
+        }
+    }
+    let allocations = counting::allocations() - before;
+    assert_eq!(messages.len(), 20);
+    assert!(messages.iter().all(|m| m.data().len() == 660 * 99 + 659));
+    // Per event: the buffer, the shared header of its `Bytes`, and for the first event its
+    // growth; plus `messages` growing.
+    assert!(
+        allocations <= 3 * 20 + 20,
+        "{allocations} allocations for 20 events"
+    );
+    drop(messages);
+    // The small event kept no more than twice its data.
+    let before = counting::live_bytes();
+    let small = parser_one(b"data: a\ndata: b\n\n", &mut parser);
+    assert_eq!(small.data(), "a\nb");
+    assert!(counting::live_bytes() - before < 1024);
+}
+
+fn parser_one(input: &'static [u8], parser: &mut Parser) -> ssekit::MessageEvent {
+    parser.feed(Bytes::from_static(input));
+    parser.next_message().unwrap().unwrap()
 }
 
 /// 64 KiB of data in 100-byte lines through `EncodeStream`: one copy into the batch, not a
