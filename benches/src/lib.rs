@@ -1,6 +1,12 @@
-//! What the benches share: the deterministic workloads and how they are cut into reads.
+//! What the benches share: the deterministic workloads, how they are cut into reads, every
+//! parser and encoder under test (ssekit's and the peers'), and interleaved timing.
+
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+
+pub mod encoders;
+pub mod parsers;
 
 /// A small deterministic generator (xorshift), so every run times the same input.
 pub struct Rng(pub u64);
@@ -80,4 +86,42 @@ pub fn chunk_random(input: &Bytes, max: usize) -> Vec<Bytes> {
         i = end;
     }
     out
+}
+
+/// `input` in reads of one event each: every read ends at a blank line (`\n\n`), as an LLM
+/// API's stream arrives when each token is flushed on its own.
+pub fn chunk_events(input: &Bytes) -> Vec<Bytes> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for end in memchr::memmem::find_iter(input, b"\n\n") {
+        out.push(input.slice(start..end + 2));
+        start = end + 2;
+    }
+    if start < input.len() {
+        out.push(input.slice(start..));
+    }
+    out
+}
+
+/// Times every function once per round, in turn, for `rounds` rounds: row `r` holds round
+/// `r`'s times, in the order of `fns`. Ratios taken within a round are what a shared, noisy
+/// machine moves least.
+pub fn interleaved(rounds: usize, fns: &mut [&mut dyn FnMut()]) -> Vec<Vec<Duration>> {
+    (0..rounds)
+        .map(|_| {
+            fns.iter_mut()
+                .map(|f| {
+                    let t = Instant::now();
+                    f();
+                    t.elapsed()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The median of `xs` (which it sorts).
+pub fn median(xs: &mut [f64]) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
 }
