@@ -9,7 +9,7 @@
 //! fields.
 
 use crate::swar::has_line_end;
-use crate::text::{find_line, Ascii};
+use crate::text::{Ascii, find_line};
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use bytes::{Bytes, BytesMut};

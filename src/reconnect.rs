@@ -63,7 +63,7 @@
 use core::fmt;
 use core::time::Duration;
 
-use crate::content_type::{is_event_stream, ContentType};
+use crate::content_type::{ContentType, is_event_stream};
 use crate::{EventId, Item, MessageEvent};
 
 /// A point in time, as the caller's clock gives it.

@@ -14,7 +14,7 @@
 //!
 //! The module's tests run under Miri in CI.
 
-use crate::swar::{word, HIGH};
+use crate::swar::{HIGH, word};
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;

@@ -12,8 +12,8 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use proptest::prelude::*;
 use ssekit::client::{
-    parse_http_date, Cause, ClientConfig, ErrorKind, EventSource, Output, RetryAfter, Session,
-    Update,
+    Cause, ClientConfig, ErrorKind, EventSource, Output, RetryAfter, Session, Update,
+    parse_http_date,
 };
 use ssekit::error::Report;
 use ssekit::reconnect::{ReconnectConfig, Stop};

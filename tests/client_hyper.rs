@@ -9,9 +9,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
+use ssekit::Item;
 use ssekit::client::{ClientConfig, Output, Session};
 use ssekit::reconnect::{ReconnectConfig, Stop};
-use ssekit::Item;
 use ssekit_test_support::script::{Reply, ScriptServer};
 use tokio::time::Instant;
 

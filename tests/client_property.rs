@@ -17,9 +17,9 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use ssekit::SseStreamExt;
 use ssekit::client::{ClientConfig, EventSource, Update};
 use ssekit::reconnect::{Action, Reconnect, ReconnectConfig};
-use ssekit::SseStreamExt;
 use ssekit_test_support::script::{Reply, ScriptServer};
 
 /// What one connection does, after the resume point the client asked for.
@@ -189,7 +189,7 @@ async fn with_two_owners(url: String) -> Vec<String> {
                                     seen.push(m.data().to_owned());
                                 }
                                 Ok(Some(Err(_))) => {
-                                    break policy.on_error(tokio::time::Instant::now())
+                                    break policy.on_error(tokio::time::Instant::now());
                                 }
                                 Ok(None) => break policy.on_end(tokio::time::Instant::now()),
                             }

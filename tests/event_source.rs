@@ -9,10 +9,10 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use ssekit::ParserConfig;
 use ssekit::client::{Cause, ClientConfig, ErrorKind, EventSource, Update};
 use ssekit::error::{ParseError, Report};
 use ssekit::reconnect::{ReconnectConfig, Stop};
-use ssekit::ParserConfig;
 use ssekit_test_support::script::{Reply, ScriptServer, Step};
 use tokio::time::Instant;
 
@@ -146,9 +146,11 @@ async fn a_wrong_content_type_is_an_error_that_holds_the_response() {
         matches!(error.kind(), ErrorKind::ContentType(seen) if seen.to_string() == "text/html"),
         "{error}"
     );
-    assert!(error
-        .to_string()
-        .contains("the response's content type is text/html, not text/event-stream"));
+    assert!(
+        error
+            .to_string()
+            .contains("the response's content type is text/html, not text/event-stream")
+    );
     assert_eq!(error.status().map(|s| s.as_u16()), Some(200));
     assert_eq!(
         error.into_response().unwrap().text().await.unwrap(),

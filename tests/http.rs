@@ -3,7 +3,7 @@
 
 #![cfg(feature = "http-body")]
 
-use futures_util::{stream, StreamExt};
+use futures_util::{StreamExt, stream};
 use http_body_util::BodyExt;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -13,12 +13,14 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 
 fn match_events() -> Vec<Event> {
-    let mut events = vec![Event::builder()
-        .id(0u64)
-        .retry(Duration::from_secs(2))
-        .data("")
-        .build()
-        .unwrap()];
+    let mut events = vec![
+        Event::builder()
+            .id(0u64)
+            .retry(Duration::from_secs(2))
+            .data("")
+            .build()
+            .unwrap(),
+    ];
     for i in 1..=50u64 {
         let kind = if i % 10 == 0 { "goal" } else { "tick" };
         events.push(
@@ -126,7 +128,7 @@ async fn body_frames_are_the_encoded_events() {
 #[cfg(all(feature = "axum", feature = "tokio"))]
 #[tokio::test]
 async fn an_axum_handler_streams_with_the_right_headers() {
-    use axum::{response::IntoResponse, routing::get, Router};
+    use axum::{Router, response::IntoResponse, routing::get};
 
     async fn handler() -> impl IntoResponse {
         let events = stream::iter(1..=3u64).map(|n| {

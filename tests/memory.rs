@@ -166,7 +166,7 @@ fn parser_one(input: &'static [u8], parser: &mut Parser) -> ssekit::MessageEvent
 /// 64 KiB of data in 100-byte lines through `EncodeStream`: one copy into the batch, not a
 /// segment per line or a buffer grown by doubling.
 fn encoding_short_lines_allocates_once_per_event() {
-    use futures_util::{stream, StreamExt};
+    use futures_util::{StreamExt, stream};
     let events: Vec<ssekit::Event> = (0..20)
         .map(|_| {
             ssekit::Event::new(Bytes::from(

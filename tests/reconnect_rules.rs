@@ -3,7 +3,7 @@
 //! `<epoch>-<offset>` sequence arithmetic.
 use std::time::Duration;
 
-use ssekit::content_type::{is_event_stream, ContentType};
+use ssekit::content_type::{ContentType, is_event_stream};
 use ssekit::reconnect::{Action, Reconnect, ReconnectConfig, Stop};
 use ssekit::sequence::{Continuity, Sequence};
 use ssekit::{EventId, EventType, Item, MessageEvent, Text};

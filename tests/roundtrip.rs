@@ -223,10 +223,12 @@ fn hostile_values_are_refused_or_contained() {
         .build()
         .unwrap();
     assert_eq!(e.to_bytes(), ": a\n: data: forged\n:\n");
-    assert!(naive::parse(&e.to_bytes())
-        .out
-        .iter()
-        .all(|o| matches!(o, Out::Comment(_))));
+    assert!(
+        naive::parse(&e.to_bytes())
+            .out
+            .iter()
+            .all(|o| matches!(o, Out::Comment(_)))
+    );
 }
 
 #[test]

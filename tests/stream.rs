@@ -3,7 +3,7 @@
 //! with transport errors and limits.
 
 use bytes::Bytes;
-use futures_util::{stream, StreamExt};
+use futures_util::{StreamExt, stream};
 use ssekit::error::{ParseError, StreamError};
 use ssekit::stream::Timer;
 use ssekit::{
@@ -68,9 +68,10 @@ async fn large_event_goes_out_without_copy_and_in_order() {
     want.extend_from_slice(&payload);
     want.extend_from_slice(b"\n\ndata: after\n\n");
     assert_eq!(joined, want);
-    assert!(out
-        .iter()
-        .any(|b| b.as_ptr() == payload.as_ptr() && b.len() == payload.len()));
+    assert!(
+        out.iter()
+            .any(|b| b.as_ptr() == payload.as_ptr() && b.len() == payload.len())
+    );
 }
 
 /// A timer the test fires by hand, recording resets.
@@ -119,12 +120,14 @@ fn keep_alive_with_a_fake_timer() {
         timer.resets.lock().unwrap().len() > resets_before,
         "sending an event restarts the interval"
     );
-    assert!(timer
-        .resets
-        .lock()
-        .unwrap()
-        .iter()
-        .all(|d| *d == Duration::from_secs(15)));
+    assert!(
+        timer
+            .resets
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|d| *d == Duration::from_secs(15))
+    );
 }
 
 /// A minimal pending-until-pushed stream of events, to drive polls by hand.
@@ -148,7 +151,7 @@ fn futures_channel_like() -> (
 #[cfg(feature = "tokio")]
 #[tokio::test(start_paused = true)]
 async fn keep_alive_on_tokios_paused_clock_restarts_after_each_event() {
-    use tokio::time::{advance, Instant};
+    use tokio::time::{Instant, advance};
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let events = stream::poll_fn(move |cx| rx.poll_recv(cx));
     let mut s = EncodeStream::new(events).keep_alive_tokio(Duration::from_secs(10));
@@ -178,9 +181,11 @@ async fn shutdown_sends_farewell_then_ends() {
         .build()
         .unwrap();
     let events = stream::iter([Event::new("one")]).chain(stream::pending());
-    let mut s = std::pin::pin!(EncodeStream::new(events)
-        .keep_alive_tokio(Duration::from_secs(5))
-        .shutdown_on(async { stop_rx.await.unwrap() }, Some(bye)));
+    let mut s = std::pin::pin!(
+        EncodeStream::new(events)
+            .keep_alive_tokio(Duration::from_secs(5))
+            .shutdown_on(async { stop_rx.await.unwrap() }, Some(bye))
+    );
     assert_eq!(s.next().await.unwrap().unwrap(), "data: one\n\n");
     stop_tx.send(()).unwrap();
     assert_eq!(

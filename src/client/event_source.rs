@@ -10,7 +10,7 @@ use std::time::SystemTime;
 
 use futures_core::Stream;
 use http_body::Body as _;
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT};
+use reqwest::header::{ACCEPT, HeaderMap, HeaderValue};
 use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
 use tokio::time::{Instant, Sleep};
 

@@ -43,7 +43,7 @@ mod session;
 #[cfg(feature = "reqwest")]
 mod event_source;
 
-pub use retry_after::{parse_http_date, RetryAfter};
+pub use retry_after::{RetryAfter, parse_http_date};
 pub use session::{Cause, ClientConfig, Output, Session};
 
 #[cfg(feature = "reqwest")]

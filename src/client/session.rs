@@ -520,7 +520,7 @@ impl<I: Instant> Session<I> {
                 State::Requesting { .. } => {
                     return Output::AwaitResponse {
                         deadline: self.deadline(),
-                    }
+                    };
                 }
                 State::Open { .. } if self.parse_error.is_some() => {
                     if let Some(e) = self.parse_error.take() {
@@ -539,7 +539,7 @@ impl<I: Instant> Session<I> {
                     None => {
                         return Output::Read {
                             deadline: self.deadline(),
-                        }
+                        };
                     }
                 },
                 State::Waiting {

@@ -1,11 +1,11 @@
 //! The decode side: a stream of byte chunks parsed into messages ([`EventStream`]) or into
 //! every parser item ([`ItemStream`]). Both are one type, [`ParseStream`], in two modes.
 
+use crate::ParserConfig;
 use crate::error::StreamError;
 use crate::field::EventId;
 use crate::message::{Item, MessageEvent};
 use crate::parser::Parser;
-use crate::ParserConfig;
 use bytes::Bytes;
 use core::fmt;
 use core::marker::PhantomData;
@@ -308,7 +308,7 @@ where
             match this.inner.as_mut().poll_next(cx) {
                 Poll::Ready(Some(Ok(chunk))) => this.parser.feed(chunk),
                 Poll::Ready(Some(Err(e))) => {
-                    return Poll::Ready(Some(Err(StreamError::Transport(e))))
+                    return Poll::Ready(Some(Err(StreamError::Transport(e))));
                 }
                 Poll::Ready(None) => {
                     this.parser.finish();

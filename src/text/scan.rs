@@ -56,7 +56,7 @@ pub(crate) fn scan_scalar(hay: &[u8]) -> Scan {
 
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod sse2 {
-    use super::{scan_scalar, Scan};
+    use super::{Scan, scan_scalar};
     use core::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
     };
@@ -123,9 +123,23 @@ mod tests {
         } else {
             (0..70).collect()
         };
+        // Under Miri, the offsets around block edges only: every offset is minutes there.
+        let offsets = |len: usize| -> Vec<usize> {
+            if cfg!(miri) {
+                let mut v: Vec<usize> = [0, 1, 14, 15, 16, 17, 31, 32, len - len.min(1), len]
+                    .into_iter()
+                    .filter(|&i| i <= len)
+                    .collect();
+                v.sort_unstable();
+                v.dedup();
+                v
+            } else {
+                (0..=len).collect()
+            }
+        };
         for &len in &lens {
-            for eol in 0..=len {
-                for high in 0..=len {
+            for eol in offsets(len) {
+                for high in offsets(len) {
                     for (e, h) in [(b'\n', 0x80), (b'\r', 0xff), (b'\n', 0xc3)] {
                         let mut hay = alloc::vec![b'a'; len];
                         if high < len {
