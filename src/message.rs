@@ -8,7 +8,7 @@ use core::time::Duration;
 /// A message dispatched by the parser: the `MessageEvent` a browser's `EventSource` fires.
 ///
 /// Its data is a view of the received bytes when the data was one line inside one chunk (and
-/// longer than 31 bytes; shorter text is stored inline, which is cheaper than a reference
+/// longer than 23 bytes; shorter text is stored inline, which is cheaper than a reference
 /// count). Cloning is cheap. A view keeps the whole chunk it points into alive: a 40-byte
 /// message from a 256 KiB read holds 256 KiB while it lives. To keep many messages for long,
 /// keep copies of their data (`String::from(m.data())`), not the messages.
@@ -29,7 +29,8 @@ use core::time::Duration;
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct MessageEvent {
     pub(crate) data: Text,
-    pub(crate) event_type: Option<EventType>,
+    /// [`EventType::MESSAGE`] when the block set none (a static text: no reference count).
+    pub(crate) event_type: EventType,
     pub(crate) last_event_id: EventId,
     pub(crate) id_in_block: bool,
 }
@@ -48,7 +49,11 @@ impl MessageEvent {
     pub fn new(data: Text, event_type: EventType, last_event_id: EventId) -> MessageEvent {
         MessageEvent {
             data,
-            event_type: (!event_type.is_empty() && event_type != "message").then_some(event_type),
+            event_type: if event_type.is_empty() {
+                EventType::MESSAGE
+            } else {
+                event_type
+            },
             id_in_block: !last_event_id.is_empty(),
             last_event_id,
         }
@@ -65,9 +70,12 @@ impl MessageEvent {
     #[must_use]
     #[inline]
     pub fn event_type(&self) -> &str {
-        self.event_type
-            .as_ref()
-            .map_or("message", EventType::as_str)
+        self.event_type.as_str()
+    }
+
+    /// The type, unless it is the default (`message`), which an outgoing event leaves out.
+    fn own_event_type(&self) -> Option<EventType> {
+        (self.event_type != "message").then(|| self.event_type.clone())
     }
 
     /// The data: the block's `data:` values joined with `\n`.
@@ -174,7 +182,7 @@ impl MessageEvent {
     pub fn json<'a, T: serde::Deserialize<'a>>(&'a self) -> Result<T, crate::error::DataJsonError> {
         serde_json::from_str(self.data()).map_err(|source| crate::error::DataJsonError {
             data: self.data.clone(),
-            event_type: self.event_type.clone(),
+            event_type: self.own_event_type(),
             source,
         })
     }
@@ -191,9 +199,10 @@ impl MessageEvent {
     /// ```
     #[must_use]
     pub fn into_event(self) -> Event {
+        let event_type = self.own_event_type();
         Event::from_parts(
             Some(self.data.into()),
-            self.event_type,
+            event_type,
             self.id_in_block.then_some(self.last_event_id),
         )
     }

@@ -512,7 +512,7 @@ impl Fields {
         };
         Some(Item::Message(MessageEvent {
             data,
-            event_type,
+            event_type: event_type.unwrap_or(EventType::MESSAGE),
             last_event_id: self.last_id.clone(),
             id_in_block,
         }))
