@@ -8,7 +8,6 @@
 //! the rest of an overlong line, then every line up to the next blank one. It knows nothing of
 //! fields.
 
-use crate::swar::has_line_end;
 use crate::text::{Ascii, find_line};
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
@@ -149,7 +148,7 @@ impl Lines {
                 && chunk.len() <= SMALL_READ
                 && self.skip == Skip::No
                 && self.carry.len() + chunk.len() <= self.max_line_len
-                && !has_line_end(&chunk)
+                && find_line(&chunk).end.is_none()
             {
                 extend_capped(&mut self.carry, &chunk, self.max_line_len);
                 return;

@@ -56,7 +56,7 @@ pub(crate) fn scan_scalar(hay: &[u8]) -> Scan {
 
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod sse2 {
-    use super::{Scan, scan_scalar};
+    use super::Scan;
     use core::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
     };
@@ -66,25 +66,53 @@ mod sse2 {
     #[inline]
     pub(super) fn scan(hay: &[u8]) -> Scan {
         let blocks = hay.chunks_exact(LANES);
-        let tail_at = hay.len() - blocks.remainder().len();
+        let rest = blocks.remainder();
         // Bit i of `high` is the top bit of byte i of a block: the bytes >= 0x80.
         let mut high_seen = 0u32;
         for (n, block) in blocks.enumerate() {
             let (eol, high) = masks(block);
             if eol != 0 {
-                let at = eol.trailing_zeros();
-                let before = (1u32 << at) - 1;
-                return Scan {
-                    end: Some(n * LANES + at as usize),
-                    non_ascii: (high_seen | high & before) != 0,
-                };
+                return found(n * LANES, eol, high, high_seen);
             }
             high_seen |= high;
         }
-        let tail = scan_scalar(&hay[tail_at..]);
+        if !rest.is_empty() {
+            if rest.len() < 8 && hay.len() < LANES {
+                // A few bytes (a blank line at the end of a read): the loop is cheapest.
+                return super::scan_scalar(rest);
+            }
+            let (eol, high) = if hay.len() >= LANES {
+                // The last 16 bytes, again, with the bits of those already seen shifted out.
+                let (eol, high) = masks(&hay[hay.len() - LANES..]);
+                let seen = LANES - rest.len();
+                (eol >> seen, high >> seen)
+            } else {
+                // A short buffer (a small read, most of the time), copied into a zeroed
+                // block: a zero is neither a line end nor non-ASCII, and one block costs less
+                // than a loop that branches on every byte.
+                let mut block = [0u8; LANES];
+                block[..rest.len()].copy_from_slice(rest);
+                masks(&block)
+            };
+            if eol != 0 {
+                return found(hay.len() - rest.len(), eol, high, high_seen);
+            }
+            high_seen |= high;
+        }
         Scan {
-            end: tail.end.map(|i| tail_at + i),
-            non_ascii: high_seen != 0 || tail.non_ascii,
+            end: None,
+            non_ascii: high_seen != 0,
+        }
+    }
+
+    /// The line end at the lowest bit of `eol`, in the block at `at`.
+    #[inline]
+    fn found(at: usize, eol: u32, high: u32, high_seen: u32) -> Scan {
+        let i = eol.trailing_zeros();
+        let before = (1u32 << i) - 1;
+        Scan {
+            end: Some(at + i as usize),
+            non_ascii: (high_seen | high & before) != 0,
         }
     }
 
@@ -150,6 +178,29 @@ mod tests {
                         }
                         assert_eq!(scan(&hay), scan_scalar(&hay), "{hay:?}");
                     }
+                }
+            }
+        }
+    }
+
+    /// Every byte value at every offset of reads up to 70 bytes: a line end exactly where
+    /// `memchr2` finds one.
+    #[test]
+    #[cfg_attr(miri, ignore)] // 1.2 million scans: the block-edge test covers Miri
+    fn line_ends_are_where_memchr_finds_them() {
+        for len in 0..70 {
+            for at in 0..=len {
+                for b in 0..=255u8 {
+                    let mut read = alloc::vec![b'r'; len];
+                    if at < len {
+                        read[at] = b;
+                    }
+                    let want = memchr::memchr2(b'\n', b'\r', &read);
+                    assert_eq!(scan(&read).end, want, "{read:?}");
+                    assert_eq!(
+                        scan(&read).non_ascii,
+                        want.is_none() && b >= 0x80 && at < len
+                    );
                 }
             }
         }
