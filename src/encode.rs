@@ -231,6 +231,16 @@ fn has_long_line(data: &[u8]) -> bool {
     if data.len() < ZERO_COPY_MIN {
         return false;
     }
+    // A line of `ZERO_COPY_MIN` bytes or more covers a whole aligned window of half that size.
+    // If every window has a line break, no line is that long: data of short lines (the common
+    // case) is answered from the first break of each window, not by a scan of all of it.
+    let window = ZERO_COPY_MIN / 2;
+    if data
+        .chunks(window)
+        .all(|w| memchr::memchr2(b'\n', b'\r', w).is_some())
+    {
+        return false;
+    }
     let mut long = false;
     for_each_line(data, |s, e| long |= e - s >= ZERO_COPY_MIN);
     long
@@ -397,6 +407,49 @@ mod tests {
     use super::*;
     use alloc::vec;
     use alloc::vec::Vec;
+
+    /// The window shortcut gives the answer of measuring every line, for a line of any length
+    /// placed anywhere (around the threshold and the window edges), ended by LF, CR or CRLF.
+    #[test]
+    #[cfg_attr(miri, ignore)] // thousands of scans of 24 KiB: safe code, far too slow there
+    fn long_line_check_agrees_with_measuring_every_line() {
+        let exact = |data: &[u8]| {
+            let mut long = false;
+            for_each_line(data, |s, e| long |= e - s >= ZERO_COPY_MIN);
+            long
+        };
+        let w = ZERO_COPY_MIN / 2;
+        for total in [ZERO_COPY_MIN, ZERO_COPY_MIN + 1, 3 * w + 7, 6 * w] {
+            for len in [
+                ZERO_COPY_MIN - 1,
+                ZERO_COPY_MIN,
+                ZERO_COPY_MIN + 1,
+                w,
+                total,
+            ] {
+                for start in [0, 1, w - 1, w, w + 1, total.saturating_sub(len)] {
+                    for brk in [&b"\n"[..], b"\r", b"\r\n"] {
+                        // Short lines everywhere, except one line of `len` bytes at `start`.
+                        let mut data: Vec<u8> = (0..total)
+                            .map(|i| if i % 100 == 99 { b'\n' } else { b'x' })
+                            .collect();
+                        let end = (start + len).min(total);
+                        data[start..end].fill(b'y');
+                        if end < total {
+                            data[end] = brk[0];
+                        }
+                        if start > 0 {
+                            data[start - 1] = *brk.last().unwrap();
+                        }
+                        assert_eq!(has_long_line(&data), exact(&data), "{total} {len} {start}");
+                    }
+                }
+            }
+        }
+        // No line break at all.
+        assert!(has_long_line(&vec![b'z'; ZERO_COPY_MIN]));
+        assert!(!has_long_line(&vec![b'z'; ZERO_COPY_MIN - 1]));
+    }
 
     #[test]
     fn decimal() {
