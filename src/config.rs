@@ -10,7 +10,8 @@
 /// goes on. Buffers grow by doubling but never past their limit, so whatever the peer sends,
 /// the parser holds at most `max_line_len + 1 + max_event_len` bytes of its own, plus the
 /// chunks it was given and still points into: the one being parsed (and any fed before it was
-/// used up), and the one the event's first data line is a view of. `tests/memory.rs` measures
+/// used up), the one the event's first data line is a view of, and the one the last event id
+/// is a view of (an id longer than 23 bytes; shorter ones are copied). `tests/memory.rs` measures
 /// the peak with a counting allocator on the worst sequences found, across chunkings. (Limits
 /// count bytes as received; an invalid UTF-8 byte becomes the three bytes of U+FFFD in the
 /// decoded data, so a hostile event can take up to three times its limit once decoded and

@@ -459,22 +459,16 @@ impl Fields {
         }
         self.data_len += add;
         let limit = self.config.max_event_len;
-        if let Data::Many = self.data {
-            self.data_buf
-                .push_line(value, src.and_then(|s| s.ascii), limit);
-            return None;
-        }
-        match mem::replace(&mut self.data, Data::Many) {
-            Data::Empty => self.data = Data::One(text(value, src)),
-            Data::One(first) => {
-                // Room for as much as the last multi-line event had (never past the limit).
-                let need = first.len() + 1 + value.len();
-                let want = need.max(self.many_hint.min(limit));
-                self.data_buf = DataBuf::start(first, want, limit);
-                self.data_buf
-                    .push_line(value, src.and_then(|s| s.ascii), limit);
-            }
-            Data::Many => unreachable!("handled above"),
+        let ascii = src.and_then(|s| s.ascii);
+        if matches!(self.data, Data::Many) {
+            // The common case of a long event first, without moving `data` in and out.
+            self.data_buf.push_line(value, ascii, limit);
+        } else if let Data::One(first) = mem::replace(&mut self.data, Data::Many) {
+            // The buffer grows towards the size of the last multi-line event.
+            self.data_buf = DataBuf::start(first, self.many_hint, limit);
+            self.data_buf.push_line(value, ascii, limit);
+        } else {
+            self.data = Data::One(text(value, src));
         }
         None
     }

@@ -1,6 +1,7 @@
 //! [`Text`]: immutable, cheaply cloned UTF-8, either inline or a view into [`Bytes`](https://docs.rs/bytes/1/bytes/struct.Bytes.html).
 //!
-//! This is the only module of the crate with `unsafe` code. Every `Text` upholds one invariant:
+//! This module and its `scan` submodule hold the crate's `unsafe` code (with one `unsafe` call in
+//! the line splitter, which makes an [`Ascii`]). Every `Text` upholds one invariant:
 //! **its bytes are valid UTF-8**. Each constructor either takes a `&str`/`String` (valid by
 //! type), or checks the bytes with [`core::str::from_utf8`], or replaces invalid sequences with
 //! U+FFFD. Given that invariant, [`Text::as_str`] skips a second check; that check would cost
@@ -88,35 +89,51 @@ impl<'a> Ascii<'a> {
 pub(crate) struct DataBuf {
     buf: Vec<u8>,
     valid: bool,
+    /// How large the last multi-line event grew: the size to grow towards.
+    hint: usize,
 }
+
+/// A first line longer than this may be a buffer that the splitter handed over whole: it is
+/// reused, not copied, when nothing else holds it.
+const REUSE_FIRST_MIN: usize = 4096;
+/// The hint takes a buffer at most this many times past what it needs, so that after one large
+/// event a peer cannot make every small one reserve as much.
+const HINT_REACH: usize = 64;
 
 impl DataBuf {
     pub(crate) const fn new() -> DataBuf {
         DataBuf {
             buf: Vec::new(),
             valid: true,
+            hint: 0,
         }
     }
 
-    /// Starts with the first line, with room for `want` bytes, never growing past `cap`.
+    /// Starts with the first line, growing towards `hint` bytes as the event needs room, and
+    /// never past `cap` (beyond what it must hold).
     #[inline]
-    pub(crate) fn start(first: Text, want: usize, cap: usize) -> DataBuf {
+    pub(crate) fn start(first: Text, hint: usize, cap: usize) -> DataBuf {
         let first = first.into_bytes();
-        let buf = if first.len() >= want {
-            // The line's own buffer becomes the event's when nothing else holds it (a line
-            // handed over whole by the splitter), so it is never held twice.
+        let buf = if first.len() > REUSE_FIRST_MIN {
+            // Never held twice: `Vec::from` takes the buffer when nothing else holds it (a
+            // line handed over whole) and copies only a view of a read.
             let mut buf = Vec::from(first);
             if buf.capacity() > cap {
-                buf.shrink_to(want);
+                // A whole read that nothing else held: keep only the line.
+                buf.shrink_to_fit();
             }
             buf
         } else {
-            let mut buf = Vec::with_capacity(want.min(cap.max(first.len())));
+            let mut buf = Vec::with_capacity(room(first.len() + 1, 0, hint, cap));
             buf.extend_from_slice(&first);
             buf
         };
         // A `Text` is valid UTF-8.
-        DataBuf { buf, valid: true }
+        DataBuf {
+            buf,
+            valid: true,
+            hint,
+        }
     }
 
     /// Appends `\n` and `value`; `ascii`, if given, is the line `value` lies in, found all
@@ -124,8 +141,13 @@ impl DataBuf {
     #[inline]
     pub(crate) fn push_line(&mut self, value: &[u8], ascii: Option<Ascii<'_>>, cap: usize) {
         self.valid &= ascii.and_then(|line| line.within(value)).is_some();
-        crate::line::extend_capped(&mut self.buf, b"\n", cap);
-        crate::line::extend_capped(&mut self.buf, value, cap);
+        let need = self.buf.len() + 1 + value.len();
+        if need > self.buf.capacity() {
+            let target = room(need, self.buf.capacity(), self.hint, cap);
+            self.buf.reserve_exact(target - self.buf.len());
+        }
+        self.buf.push(b'\n');
+        self.buf.extend_from_slice(value);
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -133,7 +155,8 @@ impl DataBuf {
     }
 
     /// The joined data as text: not checked if every piece was known to be valid; checked, and
-    /// decoded lossily if need be, otherwise. A buffer with more than twice the room it needs is shrunk first.
+    /// decoded lossily if need be, otherwise. A buffer with more than twice the room it needs
+    /// is shrunk first, so a message keeps at most twice its data.
     pub(crate) fn into_text(self) -> Text {
         let mut buf = self.buf;
         if buf.capacity() / 2 > buf.len() {
@@ -147,6 +170,15 @@ impl DataBuf {
             Text::from_utf8_lossy(Bytes::from(buf))
         }
     }
+}
+
+/// The capacity to grow a buffer of `capacity` to when it needs `need` bytes: at least double,
+/// towards `hint` (but not more than [`HINT_REACH`] times the need), and never past `cap`
+/// unless it must hold more.
+fn room(need: usize, capacity: usize, hint: usize, cap: usize) -> usize {
+    need.max(capacity.saturating_mul(2))
+        .max(hint.min(need.saturating_mul(HINT_REACH)))
+        .min(cap.max(need))
 }
 
 /// Texts up to this many bytes (23) are stored inline: copying them costs less than the atomic

@@ -4,9 +4,11 @@
 //! Knowing that a line is all ASCII lets the parser skip the UTF-8 check of its values, which
 //! was the largest cost of a small message after the reference count; a separate pass for it
 //! cost as much again as finding the line end. On `x86_64` the scan takes 16 bytes at a time with
-//! SSE2 (part of the `x86_64` baseline, so there is nothing to detect at run time); elsewhere, and
-//! for the last few bytes of a buffer, it is the plain loop [`scan_scalar`], which is also the
-//! definition that the property tests hold the vector scan to, on arbitrary input.
+//! SSE2 (part of the `x86_64` baseline, so there is nothing to detect at run time), the last
+//! bytes of a buffer as one block too (the last 16 bytes again, or a zero-padded copy of a short
+//! buffer), and a buffer of under 8 bytes with a loop. Elsewhere it is the plain loop
+//! [`scan_scalar`], which is also the definition that the tests hold the vector scan to, on
+//! every offset around the block edges, every byte value, and arbitrary input.
 //!
 //! It is part of the `text` module because [`Text`](super::Text)'s invariant relies on it: a
 //! line it reports as ASCII is stored without a UTF-8 check (through [`Ascii`](super::Ascii)).
