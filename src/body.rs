@@ -1,6 +1,8 @@
 //! `http-body` integration (feature `http-body`): [`EncodeStream`] as a response body, the
-//! response headers, and parsing any `http_body::Body`.
+//! response headers, where a reconnecting client resumes from ([`last_event_id`]), and parsing
+//! any `http_body::Body`.
 
+use crate::field::EventId;
 use crate::stream::{EncodeStream, EventStream, IntoEvent, Timer};
 use bytes::{Buf, Bytes};
 use core::future::Future;
@@ -38,6 +40,128 @@ pub fn headers() -> HeaderMap {
     h.insert(CACHE_CONTROL, CACHE_CONTROL_VALUE);
     h.insert(X_ACCEL_BUFFERING, HeaderValue::from_static("no"));
     h
+}
+
+/// The longest resume id [`last_event_id`] accepts, in bytes: longer ones are treated as
+/// absent.
+pub const MAX_LAST_EVENT_ID_LEN: usize = 256;
+
+/// The id a client resumes after: the `Last-Event-ID` header (what a reconnecting
+/// `EventSource` sends), or else the `last_event_id` parameter of the request's `query` (how a
+/// page that was reloaded, or a client that cannot set headers, says it), or `None`.
+///
+/// Either is taken only when it is one value, not empty, at most [`MAX_LAST_EVENT_ID_LEN`]
+/// bytes, and (after percent-decoding, for the query) UTF-8 with no control characters: an id
+/// the server could have sent. Anything else counts as absent, so a hostile request cannot
+/// put line breaks or megabytes into the server's logs or events through it, and nothing of
+/// it is returned in an error. Two `Last-Event-ID` headers, or two parameters, are absent too.
+///
+/// ```
+/// use http::{HeaderMap, HeaderValue};
+/// use ssekit::body::last_event_id;
+///
+/// let mut headers = HeaderMap::new();
+/// assert_eq!(last_event_id(&headers, Some("last_event_id=41")).unwrap(), "41");
+/// headers.insert("last-event-id", HeaderValue::from_static("42"));
+/// // The header wins.
+/// assert_eq!(last_event_id(&headers, Some("last_event_id=41")).unwrap(), "42");
+/// // Control characters, or an id longer than any the server sends: absent.
+/// headers.insert("last-event-id", HeaderValue::from_static("4\t2"));
+/// assert_eq!(last_event_id(&headers, None), None);
+/// assert_eq!(last_event_id(&HeaderMap::new(), Some("last_event_id=a%0Ab")), None);
+/// ```
+#[must_use]
+pub fn last_event_id(headers: &HeaderMap, query: Option<&str>) -> Option<EventId> {
+    let mut values = headers.get_all("last-event-id").iter();
+    let header = match (values.next(), values.next()) {
+        (Some(one), None) => resume_id(one.as_bytes()),
+        _ => None,
+    };
+    header.or_else(|| query.and_then(query_last_event_id))
+}
+
+/// The `last_event_id` parameter of a query string, if there is exactly one and it is valid.
+fn query_last_event_id(query: &str) -> Option<EventId> {
+    let mut found = query
+        .split('&')
+        .filter_map(|pair| pair.strip_prefix("last_event_id="));
+    let (Some(one), None) = (found.next(), found.next()) else {
+        return None;
+    };
+    if one.len() > 3 * MAX_LAST_EVENT_ID_LEN {
+        return None;
+    }
+    let mut decoded = alloc::vec::Vec::with_capacity(one.len());
+    let mut bytes = one.bytes();
+    while let Some(b) = bytes.next() {
+        decoded.push(match b {
+            b'+' => b' ',
+            b'%' => {
+                let hex = |b: Option<u8>| char::from(b?).to_digit(16);
+                #[allow(clippy::cast_possible_truncation)] // two hex digits: below 256
+                let byte = (hex(bytes.next())? * 16 + hex(bytes.next())?) as u8;
+                byte
+            }
+            b => b,
+        });
+    }
+    resume_id(&decoded)
+}
+
+/// `bytes` as an id, if a server could have sent it: UTF-8, not empty, not too long, no
+/// control characters (which also rules out CR, LF and NUL).
+fn resume_id(bytes: &[u8]) -> Option<EventId> {
+    if bytes.is_empty() || bytes.len() > MAX_LAST_EVENT_ID_LEN {
+        return None;
+    }
+    let text = core::str::from_utf8(bytes).ok()?;
+    if text.chars().any(char::is_control) {
+        return None;
+    }
+    EventId::try_from(text).ok()
+}
+
+/// With the `axum` feature: [`last_event_id`] as an extractor. It never rejects a request: an
+/// id that is missing or invalid is `None`.
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use ssekit::body::LastEventId;
+///
+/// async fn events(LastEventId(after): LastEventId) -> String {
+///     // A real handler subscribes after `after`; see the `live_scores` example.
+///     after.map_or("from the start".into(), |id| format!("after {id}"))
+/// }
+/// let app: Router = Router::new().route("/events", get(events));
+/// # let _ = app;
+///
+/// # use axum::extract::FromRequestParts;
+/// # futures_executor::block_on(async {
+/// let request = http::Request::get("/events?last_event_id=7").body(()).unwrap();
+/// let (mut parts, ()) = request.into_parts();
+/// let LastEventId(after) = LastEventId::from_request_parts(&mut parts, &()).await.unwrap();
+/// assert_eq!(after.unwrap(), "7");
+/// # });
+/// ```
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LastEventId(pub Option<EventId>);
+
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+impl<S: Send + Sync> axum_core::extract::FromRequestParts<S> for LastEventId {
+    type Rejection = core::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        _state: &S,
+    ) -> Result<LastEventId, core::convert::Infallible> {
+        Ok(LastEventId(last_event_id(
+            &parts.headers,
+            parts.uri.query(),
+        )))
+    }
 }
 
 impl<S, T, F> http_body::Body for EncodeStream<S, T, F>
@@ -204,5 +328,68 @@ impl<B: http_body::Body> EventStream<BodyStream<B>> {
     /// ```
     pub fn from_body(body: B) -> EventStream<BodyStream<B>> {
         EventStream::new(BodyStream::new(body))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::format;
+    use alloc::string::String;
+
+    fn header(value: &[u8]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.append("last-event-id", HeaderValue::from_bytes(value).unwrap());
+        h
+    }
+
+    fn id(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
+        last_event_id(headers, query).map(|id| id.as_str().into())
+    }
+
+    #[test]
+    fn a_valid_header_wins_and_an_invalid_one_counts_as_absent() {
+        let q = Some("last_event_id=q");
+        assert_eq!(id(&header(b"h-1"), q).as_deref(), Some("h-1"));
+        // (The `http` crate refuses DEL and other control bytes but tab in a header value.)
+        for bad in [&b""[..], b"a\tb", b"\xff\xfe", &[b'x'; 257]] {
+            assert_eq!(id(&header(bad), q).as_deref(), Some("q"), "{bad:?}");
+            assert_eq!(id(&header(bad), None), None, "{bad:?}");
+        }
+        assert_eq!(id(&header(&[b'x'; 256]), None).map(|s| s.len()), Some(256));
+        let mut two = header(b"1");
+        two.append("last-event-id", HeaderValue::from_static("2"));
+        assert_eq!(id(&two, None), None, "two headers: which one?");
+        // UTF-8 in a header value is fine; a C1 control character is not.
+        assert_eq!(id(&header("é".as_bytes()), None).as_deref(), Some("é"));
+        assert_eq!(id(&header("a\u{85}b".as_bytes()), None), None);
+    }
+
+    #[test]
+    fn the_query_parameter_is_percent_decoded_and_checked() {
+        let none = HeaderMap::new();
+        let q = |query: &str| id(&none, Some(query));
+        assert_eq!(q("last_event_id=5").as_deref(), Some("5"));
+        assert_eq!(q("a=1&last_event_id=7-3&b=2").as_deref(), Some("7-3"));
+        assert_eq!(q("last_event_id=a%20b+c").as_deref(), Some("a b c"));
+        assert_eq!(q("last_event_id=%E2%9C%93").as_deref(), Some("\u{2713}"));
+        for bad in [
+            "xlast_event_id=5",
+            "last_event_id=",
+            "last_event_id=a%0Ab",
+            "last_event_id=a%0db",
+            "last_event_id=%00",
+            "last_event_id=%G1",
+            "last_event_id=%2",
+            "last_event_id=%ff",
+            "last_event_id=1&last_event_id=2",
+            "",
+        ] {
+            assert_eq!(q(bad), None, "{bad}");
+        }
+        let long = format!("last_event_id={}", "x".repeat(257));
+        assert_eq!(q(&long), None);
+        let encoded = format!("last_event_id={}", "%41".repeat(256));
+        assert_eq!(q(&encoded).map(|s| s.len()), Some(256));
     }
 }

@@ -285,18 +285,11 @@ impl Conn {
     }
 }
 
-/// The `Last-Event-ID` header, or the `last_event_id` query parameter (the header wins).
-/// An id that is not a number is treated as none: the client gets the match from the start.
-pub fn last_event_id(header: Option<&str>, query: Option<&str>) -> Option<u64> {
-    let from_query = query.and_then(|q| {
-        q.split('&')
-            .find_map(|pair| pair.strip_prefix("last_event_id="))
-            .map(str::to_owned)
-    });
-    header
-        .map(str::to_owned)
-        .or(from_query)
-        .and_then(|id| id.trim().parse().ok())
+/// Where a client resumes, from the id that [`ssekit::body::last_event_id`] found in its
+/// request. This game's ids are numbers: any other id is treated as none, and the client gets
+/// the match from the start.
+pub fn resume_after(id: Option<ssekit::EventId>) -> Option<u64> {
+    id?.trim().parse().ok()
 }
 
 /// Binds 127.0.0.1 on `PORT` (default 3000; `0` picks a free port) and starts playing the

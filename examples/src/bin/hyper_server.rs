@@ -60,11 +60,8 @@ async fn handle(server: Arc<Server>, req: Request<Incoming>) -> Response<Body> {
             plain(StatusCode::OK, "application/json", game.info().to_string())
         }
         (&Method::GET, "/events") => {
-            let header = req
-                .headers()
-                .get("last-event-id")
-                .and_then(|v| v.to_str().ok());
-            match game.subscribe(game::last_event_id(header, req.uri().query())) {
+            let id = ssekit::body::last_event_id(req.headers(), req.uri().query());
+            match game.subscribe(game::resume_after(id)) {
                 Subscription::Over => plain(StatusCode::NO_CONTENT, "text/plain", ""),
                 Subscription::Stream(events) => sse(events.boxed(), keep_alive),
             }

@@ -19,11 +19,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use ssekit::body::LastEventId;
 use ssekit::EncodeStream;
 
 use ssekit_examples::game::{self, Game, Subscription};
@@ -37,10 +38,10 @@ struct App {
     admin_token: Option<Arc<str>>,
 }
 
-async fn events(State(app): State<App>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
-    let header = headers.get("last-event-id").and_then(|v| v.to_str().ok());
-    let after = game::last_event_id(header, query.as_deref());
-    match app.game.subscribe(after) {
+/// `LastEventId` is the `Last-Event-ID` header, or the `last_event_id` query parameter (a page
+/// that was reloaded), when it is an id the server could have sent.
+async fn events(State(app): State<App>, LastEventId(id): LastEventId) -> Response {
+    match app.game.subscribe(game::resume_after(id)) {
         Subscription::Over => StatusCode::NO_CONTENT.into_response(),
         Subscription::Stream(events) => EncodeStream::new(events)
             .keep_alive_tokio(app.keep_alive)
