@@ -28,23 +28,11 @@ use core::ops::Deref;
 
 mod scan;
 
-/// What [`find_line`] found.
-pub(crate) struct LineScan {
-    /// The offset of the first CR or LF.
-    pub(crate) end: Option<usize>,
-    /// Whether a byte before it (before the end, if there is none) is non-ASCII.
-    pub(crate) non_ascii: bool,
-}
-
 /// Finds the first line end of `hay`, and whether the bytes before it are all ASCII, in one
 /// pass.
 #[inline]
-pub(crate) fn find_line(hay: &[u8]) -> LineScan {
-    let found = scan::scan(hay);
-    LineScan {
-        end: found.end,
-        non_ascii: found.non_ascii,
-    }
+pub(crate) fn find_line(hay: &[u8]) -> scan::Scan {
+    scan::scan(hay)
 }
 
 /// Bytes known to be ASCII, which [`Text::from_ascii_slice`] stores without a UTF-8 check.
@@ -324,13 +312,7 @@ impl Text {
         let part = part.0;
         debug_assert!(part.is_ascii());
         if part.len() <= INLINE_CAP {
-            let mut buf = [0; INLINE_CAP];
-            buf[..part.len()].copy_from_slice(part);
-            #[allow(clippy::cast_possible_truncation)] // part.len() <= INLINE_CAP
-            return Text(Repr::Inline(Inline {
-                buf,
-                len: part.len() as u8,
-            }));
+            return Text::inline_valid(part);
         }
         match subslice_range(src, part) {
             Some((start, end)) => Text(Repr::Shared(src.slice(start..end))),
@@ -365,16 +347,22 @@ impl Text {
     #[inline]
     fn inline_lossy(part: &[u8]) -> Text {
         if is_utf8(part) {
-            let mut buf = [0; INLINE_CAP];
-            buf[..part.len()].copy_from_slice(part);
-            #[allow(clippy::cast_possible_truncation)] // part.len() <= INLINE_CAP
-            Text(Repr::Inline(Inline {
-                buf,
-                len: part.len() as u8,
-            }))
+            Text::inline_valid(part)
         } else {
             Text::replaced_cold(part)
         }
+    }
+
+    /// `part`, known to be valid UTF-8 and at most [`INLINE_CAP`] bytes, stored inline.
+    #[inline]
+    fn inline_valid(part: &[u8]) -> Text {
+        let mut buf = [0; INLINE_CAP];
+        buf[..part.len()].copy_from_slice(part);
+        #[allow(clippy::cast_possible_truncation)] // part.len() <= INLINE_CAP
+        Text(Repr::Inline(Inline {
+            buf,
+            len: part.len() as u8,
+        }))
     }
 
     #[cold]

@@ -14,7 +14,7 @@
 //! line it reports as ASCII is stored without a UTF-8 check (through [`Ascii`](super::Ascii)).
 //! Its `unsafe` is the SSE2 code. Its tests run under Miri in CI.
 
-/// What [`scan`] found.
+/// What [`scan`] found (and [`find_line`](super::find_line) hands to the line splitter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Scan {
     /// The offset of the first CR or LF, if any.
