@@ -19,8 +19,9 @@ const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 const BOM_DONE: u8 = 0xFF;
 /// Reads up to this size that continue a line are appended to it directly.
 const SMALL_READ: usize = 64;
-/// A carry buffer up to this capacity is kept for the next line when a long data line is
-/// copied out of it; a larger one is handed over (so the parser's bound grows by at most this).
+/// A joined data line longer than this is handed over with its carry buffer (when the line
+/// fills at least half of it) instead of being copied out of it; shorter lines are copied, and
+/// the buffer is kept for the next line.
 const REUSE_CARRY_MAX: usize = 4096;
 
 /// What to skip after a limit was exceeded.
@@ -301,11 +302,12 @@ impl Lines {
             return Line::TooLong;
         }
         extend_capped(&mut self.carry, &self.chunk[pos..end], self.max_line_len);
-        // A long data line in a large buffer: its value must be owned anyway, so the buffer is
-        // handed over as it is, never held twice. (From a small buffer, the parser copies the
-        // value out, and the buffer is kept for the next line: lines joined from small reads
-        // then cost one exact allocation each, not a buffer grown anew from nothing.)
-        if self.carry.capacity() > REUSE_CARRY_MAX {
+        // A long data line: its value must be owned anyway, so the buffer is handed over as it
+        // is, never held twice, unless it is far larger than the line (room left by an earlier,
+        // longer line, which the message must not keep). Otherwise the parser copies the value
+        // out, and the buffer is kept for the next line: lines joined from small reads then
+        // cost one exact allocation each, not a buffer grown anew from nothing.
+        if self.carry.len() > REUSE_CARRY_MAX && self.carry.capacity() / 2 <= self.carry.len() {
             if let Some(value) = self.carry.strip_prefix(b"data:") {
                 let start = "data:".len() + usize::from(value.first() == Some(&b' '));
                 return Line::Data(Bytes::from(mem::take(&mut self.carry)).slice(start..));

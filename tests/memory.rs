@@ -119,6 +119,7 @@ fn peak_memory_stays_within_the_documented_bound() {
     }
     encoding_short_lines_allocates_once_per_event();
     parsing_large_multi_line_events_allocates_a_few_times_per_event();
+    a_short_line_after_a_long_one_keeps_no_large_buffer();
 
     // The defaults, 16 MiB each, on the first sequence and on two long lines, in 64 KiB reads.
     let l = ssekit::config::DEFAULT_LIMIT;
@@ -168,6 +169,30 @@ fn parsing_large_multi_line_events_allocates_a_few_times_per_event() {
     let small = parser_one(b"data: a\ndata: b\n\n", &mut parser);
     assert_eq!(small.data(), "a\nb");
     assert!(counting::live_bytes() - before < 1024);
+}
+
+/// A short data line joined across reads after a long line left the carry buffer large: the
+/// message copies its few bytes and does not keep that buffer.
+fn a_short_line_after_a_long_one_keeps_no_large_buffer() {
+    let long = format!(": {}\n", "c".repeat(1 << 20));
+    let before = counting::live_bytes();
+    let mut parser = Parser::new();
+    for piece in long.as_bytes().chunks(60_000) {
+        parser.feed(Bytes::copy_from_slice(piece));
+        assert!(parser.next().is_none());
+    }
+    for piece in [
+        &b"da"[..],
+        b"ta: a line of some forty bytes, joined\n",
+        b"\n",
+    ] {
+        parser.feed(Bytes::from_static(piece));
+    }
+    let message = parser.next_message().unwrap().unwrap();
+    assert_eq!(message.data(), "a line of some forty bytes, joined");
+    drop(parser);
+    let kept = counting::live_bytes().saturating_sub(before);
+    assert!(kept < 1024, "a 34-byte message keeps {kept} bytes");
 }
 
 fn parser_one(input: &'static [u8], parser: &mut Parser) -> ssekit::MessageEvent {
