@@ -91,8 +91,8 @@ struct Fields {
     /// The data of a multi-line event; never grown past the event limit.
     data_buf: DataBuf,
     data_len: usize,
-    /// The data length of the last multi-line event: the buffer of the next one starts that
-    /// large, so a stream of large events is not grown by doubling, event after event.
+    /// The data length of the last multi-line event: the buffer of the next one grows towards
+    /// it, so a stream of large events is not grown by doubling, event after event.
     many_hint: usize,
     event_type: Option<EventType>,
     id_buf: EventId,
