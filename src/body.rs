@@ -3,7 +3,7 @@
 //! any `http_body::Body`.
 
 use crate::field::EventId;
-use crate::stream::{EncodeStream, EventStream, IntoEvent, Timer};
+use crate::stream::{Encode, EncodeStream, EventStream, Timer};
 use bytes::{Buf, Bytes};
 use core::future::Future;
 use core::pin::Pin;
@@ -167,12 +167,12 @@ impl<S: Send + Sync> axum_core::extract::FromRequestParts<S> for LastEventId {
 impl<S, T, F> http_body::Body for EncodeStream<S, T, F>
 where
     S: Stream,
-    S::Item: IntoEvent,
+    S::Item: Encode,
     T: Timer,
     F: Future<Output = ()>,
 {
     type Data = Bytes;
-    type Error = <S::Item as IntoEvent>::Error;
+    type Error = <S::Item as Encode>::Error;
 
     fn poll_frame(
         self: Pin<&mut Self>,
@@ -186,7 +186,7 @@ where
 impl<S, T, F> EncodeStream<S, T, F>
 where
     S: Stream,
-    S::Item: IntoEvent,
+    S::Item: Encode,
 {
     /// A `200 OK` [`http::Response`](https://docs.rs/http/1/http/response/struct.Response.html) with this stream as its body and the [`headers`] set:
     /// what hyper, or any framework on `http` 1, returns as it is. (In axum, with the `axum`
@@ -236,8 +236,8 @@ where
 impl<S, T, F> axum_core::response::IntoResponse for EncodeStream<S, T, F>
 where
     S: Stream + Send + 'static,
-    S::Item: IntoEvent,
-    <S::Item as IntoEvent>::Error: Into<axum_core::BoxError> + Send + 'static,
+    S::Item: Encode,
+    <S::Item as Encode>::Error: Into<axum_core::BoxError> + Send + 'static,
     T: Timer + Send + 'static,
     F: Future<Output = ()> + Send + 'static,
 {

@@ -211,6 +211,159 @@ impl Event {
     }
 }
 
+/// Events already encoded: `text/event-stream` bytes, made only from [`Event`]s (so they
+/// cannot break the stream's framing), kept to be sent as they are — by every subscriber of a
+/// broadcast, say, without encoding them again.
+///
+/// An [`EncodeStream`](crate::EncodeStream) takes them beside events: a short frame is copied
+/// into the chunk being built (one `memcpy`), a long one goes out as a view of these bytes.
+///
+/// ```
+/// use ssekit::{encode::Encoded, Event};
+/// let a = Encoded::new(&Event::new("a"));
+/// let both = Encoded::concat([a, Encoded::new(&Event::new("b"))]);
+/// assert_eq!(both.as_bytes(), "data: a\n\ndata: b\n\n");
+/// ```
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct Encoded(Bytes);
+
+impl Encoded {
+    /// Encodes `event`.
+    ///
+    /// ```
+    /// let e = ssekit::encode::Encoded::new(&ssekit::Event::new("hi"));
+    /// assert_eq!(e.len(), 10);
+    /// ```
+    #[must_use]
+    pub fn new(event: &Event) -> Encoded {
+        Encoded(event.to_bytes())
+    }
+
+    /// A keep-alive comment ([`KEEP_ALIVE`]).
+    ///
+    /// ```
+    /// assert_eq!(ssekit::encode::Encoded::keep_alive().as_bytes(), ": keep-alive\n");
+    /// ```
+    #[must_use]
+    pub fn keep_alive() -> Encoded {
+        Encoded(Bytes::from_static(KEEP_ALIVE.as_bytes()))
+    }
+
+    /// Frames one after the other, as one.
+    ///
+    /// ```
+    /// use ssekit::encode::Encoded;
+    /// assert!(Encoded::concat([Encoded::default(), Encoded::default()]).is_empty());
+    /// ```
+    #[must_use]
+    pub fn concat(frames: impl IntoIterator<Item = Encoded>) -> Encoded {
+        let mut frames = frames.into_iter();
+        let Some(first) = frames.next() else {
+            return Encoded::default();
+        };
+        let Some(second) = frames.next() else {
+            return first;
+        };
+        let mut buf = BytesMut::from(&first.0[..]);
+        buf.extend_from_slice(&second.0);
+        for f in frames {
+            buf.extend_from_slice(&f.0);
+        }
+        Encoded(buf.freeze())
+    }
+
+    /// The bytes.
+    ///
+    /// ```
+    /// let e = ssekit::encode::Encoded::new(&ssekit::Event::new("x"));
+    /// assert_eq!(e.as_bytes(), "data: x\n\n");
+    /// ```
+    #[must_use]
+    pub fn as_bytes(&self) -> &Bytes {
+        &self.0
+    }
+
+    /// The bytes, by value.
+    ///
+    /// ```
+    /// let e = ssekit::encode::Encoded::new(&ssekit::Event::new("x"));
+    /// assert_eq!(e.into_bytes(), "data: x\n\n");
+    /// ```
+    #[must_use]
+    pub fn into_bytes(self) -> Bytes {
+        self.0
+    }
+
+    /// Their length in bytes.
+    ///
+    /// ```
+    /// assert_eq!(ssekit::encode::Encoded::keep_alive().len(), 13);
+    /// ```
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are no bytes.
+    ///
+    /// ```
+    /// assert!(ssekit::encode::Encoded::default().is_empty());
+    /// ```
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Encoded {
+    /// Bytes that came from `Encoded` frames (a hub's ring holds nothing else).
+    #[cfg(feature = "channel")]
+    pub(crate) fn from_trusted(bytes: Bytes) -> Encoded {
+        Encoded(bytes)
+    }
+}
+
+impl From<&Event> for Encoded {
+    fn from(event: &Event) -> Encoded {
+        Encoded::new(event)
+    }
+}
+
+impl From<Event> for Encoded {
+    fn from(event: Event) -> Encoded {
+        Encoded::new(&event)
+    }
+}
+
+impl From<Encoded> for Bytes {
+    fn from(e: Encoded) -> Bytes {
+        e.0
+    }
+}
+
+impl fmt::Debug for Encoded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Encoded").field(&self.0).finish()
+    }
+}
+
+/// How a stream sends an encoded frame: copied into `batch` when short, or as its own chunk
+/// (a view, not a copy) when long.
+pub(crate) fn encoded_for_stream(
+    frame: Encoded,
+    batch: &mut BytesMut,
+    queue: &mut VecDeque<Bytes>,
+) {
+    if frame.len() < ZERO_COPY_MIN {
+        batch.extend_from_slice(&frame.0);
+    } else {
+        if !batch.is_empty() {
+            queue.push_back(batch.split().freeze());
+        }
+        queue.push_back(frame.0);
+    }
+}
+
 /// How a stream sends `event`: appended to `batch` (one copy, the cheapest for all but long
 /// lines), or, when a data line is long enough to lend ([`ZERO_COPY_MIN`]), the batch so far
 /// and then the event's segments pushed to `queue`, the long lines as views of the data. The

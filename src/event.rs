@@ -173,6 +173,14 @@ impl Event {
         self
     }
 
+    /// The same event under `id`, replacing any it had, and without any `retry` (a channel's
+    /// stored events carry their id; `retry` is the channel's to send).
+    #[cfg(feature = "channel")]
+    pub(crate) fn with_id(mut self, id: EventId) -> Event {
+        self.id = Some(id);
+        self
+    }
+
     /// An event from fields that are valid by construction (parsed ones).
     pub(crate) fn from_parts(
         data: Option<Data>,

@@ -38,7 +38,7 @@
 //! hub.publish(2, Bytes::from_static(b"id: 2\ndata: goal\n\n")).unwrap();
 //!
 //! // A client resuming after event 1 gets event 2, then live events.
-//! let join = hub.subscribe(Some(&1));
+//! let join = hub.subscribe(Some(&1)).unwrap();
 //! assert!(matches!(join.position, Position::Resumed));
 //! let mut cursor = join.cursor;
 //! hub.publish(3, Bytes::from_static(b"id: 3\ndata: full time\n\n")).unwrap();
@@ -55,7 +55,8 @@
 //! # });
 //! ```
 
-use std::collections::VecDeque;
+use std::boxed::Box;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -70,26 +71,38 @@ use futures_core::Stream;
 /// How many frames a cursor takes per lock.
 const BATCH: usize = 32;
 
+/// No frame: the end of a topic's chain, or no jump target.
+const NONE: u64 = u64::MAX;
+
+/// The topic of frames published without one ([`Hub::publish`]).
+pub(crate) const DEFAULT_TOPIC: u32 = 0;
+
 /// Settings for a [`Hub`].
 ///
 /// ```
 /// use std::time::Duration;
 /// use ssekit::hub::HubConfig;
 /// let config = HubConfig::new(10_000)
+///     .max_bytes(Some(16 << 20))
 ///     .max_lag_events(Some(5_000))
-///     .max_lag_time(Some(Duration::from_secs(30)));
+///     .max_lag_time(Some(Duration::from_secs(30)))
+///     .max_subscribers(Some(10_000));
 /// assert_eq!(config.capacity(), 10_000);
 /// ```
 #[derive(Debug, Clone)]
 pub struct HubConfig {
     capacity: usize,
+    max_bytes: Option<usize>,
+    max_frame_bytes: Option<usize>,
     max_lag_events: Option<u64>,
     max_lag_time: Option<Duration>,
+    max_subscribers: Option<usize>,
 }
 
 impl HubConfig {
-    /// A ring of `capacity` frames (at least 1), no eviction policy: a subscriber that falls
-    /// off the ring gets a [`Delivery::Gap`] and goes on.
+    /// A ring of `capacity` frames (at least 1), no bound in bytes, no eviction policy and no
+    /// cap on subscribers: a subscriber that falls off the ring gets a [`Delivery::Gap`] and
+    /// goes on.
     ///
     /// ```
     /// assert_eq!(ssekit::hub::HubConfig::new(0).capacity(), 1);
@@ -98,8 +111,11 @@ impl HubConfig {
     pub fn new(capacity: usize) -> HubConfig {
         HubConfig {
             capacity: capacity.max(1),
+            max_bytes: None,
+            max_frame_bytes: None,
             max_lag_events: None,
             max_lag_time: None,
+            max_subscribers: None,
         }
     }
 
@@ -113,8 +129,44 @@ impl HubConfig {
         self.capacity
     }
 
+    /// Bounds the ring in bytes as well: the oldest frames leave it while the frames held
+    /// (their bytes plus a few dozen per frame of bookkeeping) come to more than `bytes`. A
+    /// frame larger than `bytes` is refused ([`PublishError::TooLarge`]), so the ring never
+    /// holds more.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use ssekit::hub::{Hub, HubConfig, PublishError};
+    /// let hub: Hub<u64> = Hub::new(HubConfig::new(1000).max_bytes(Some(4096)));
+    /// for id in 0..100 {
+    ///     hub.publish(id, Bytes::from(vec![b'x'; 1000])).unwrap();
+    /// }
+    /// assert!(hub.len() < 5);
+    /// assert!(matches!(hub.publish(100, Bytes::from(vec![0; 5000])), Err(PublishError::TooLarge { .. })));
+    /// ```
+    #[must_use]
+    pub fn max_bytes(mut self, bytes: Option<usize>) -> HubConfig {
+        self.max_bytes = bytes;
+        self
+    }
+
+    /// Refuses frames longer than `bytes` at publish ([`PublishError::TooLarge`]).
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use ssekit::hub::{Hub, HubConfig};
+    /// let hub: Hub<u64> = Hub::new(HubConfig::new(8).max_frame_bytes(Some(3)));
+    /// assert!(hub.publish(1, Bytes::from_static(b"abcd")).is_err());
+    /// assert!(hub.publish(1, Bytes::from_static(b"abc")).is_ok());
+    /// ```
+    #[must_use]
+    pub fn max_frame_bytes(mut self, bytes: Option<usize>) -> HubConfig {
+        self.max_frame_bytes = bytes;
+        self
+    }
+
     /// Evict a subscriber once more than `n` published frames wait for it. With any policy
-    /// set, each publish checks every subscriber (O(subscribers) per publish).
+    /// set, each publish checks the subscribers that have frames waiting.
     ///
     /// ```
     /// let c = ssekit::hub::HubConfig::new(64).max_lag_events(Some(16));
@@ -126,8 +178,9 @@ impl HubConfig {
         self
     }
 
-    /// Evict a subscriber whose oldest waiting frame was published more than `t` ago. Checked
-    /// on every publish and by [`Hub::evict_lagging`].
+    /// Evict a subscriber whose oldest waiting frame was published more than `t` ago, however
+    /// few frames wait: a send timeout. Checked on every publish and by
+    /// [`Hub::evict_lagging`].
     ///
     /// ```
     /// let c = ssekit::hub::HubConfig::new(64).max_lag_time(Some(std::time::Duration::from_secs(10)));
@@ -136,6 +189,23 @@ impl HubConfig {
     #[must_use]
     pub fn max_lag_time(mut self, t: Option<Duration>) -> HubConfig {
         self.max_lag_time = t;
+        self
+    }
+
+    /// At most `n` subscribers at once: [`Hub::subscribe`] fails with
+    /// [`SubscribeError::Full`] beyond that.
+    ///
+    /// ```
+    /// use ssekit::hub::{Hub, HubConfig, SubscribeError};
+    /// let hub: Hub<u64> = Hub::new(HubConfig::new(8).max_subscribers(Some(1)));
+    /// let first = hub.subscribe(None).unwrap();
+    /// assert_eq!(hub.subscribe(None).unwrap_err(), SubscribeError::Full { max: 1 });
+    /// drop(first);
+    /// assert!(hub.subscribe(None).is_ok());
+    /// ```
+    #[must_use]
+    pub fn max_subscribers(mut self, n: Option<usize>) -> HubConfig {
+        self.max_subscribers = n;
         self
     }
 }
@@ -181,6 +251,13 @@ pub enum PublishError<K> {
         /// The newest id published.
         head: K,
     },
+    /// The frame is longer than [`HubConfig::max_frame_bytes`] or [`HubConfig::max_bytes`].
+    TooLarge {
+        /// Its length.
+        size: usize,
+        /// The largest frame taken.
+        max: usize,
+    },
     /// The hub was closed.
     Closed,
 }
@@ -191,12 +268,47 @@ impl<K: fmt::Debug> fmt::Display for PublishError<K> {
             PublishError::NotAfterHead { head } => {
                 write!(f, "published id is not after the newest one ({head:?})")
             }
+            PublishError::TooLarge { size, max } => {
+                write!(
+                    f,
+                    "a frame of {size} bytes is larger than the limit ({max})"
+                )
+            }
             PublishError::Closed => f.write_str("the hub is closed"),
         }
     }
 }
 
 impl<K: fmt::Debug> std::error::Error for PublishError<K> {}
+
+/// [`Hub::subscribe`] refused a subscriber.
+///
+/// ```
+/// use ssekit::hub::SubscribeError;
+/// assert_eq!(SubscribeError::Full { max: 3 }.to_string(), "3 subscribers already, the most allowed");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SubscribeError {
+    /// [`HubConfig::max_subscribers`] are subscribed already. A server answers
+    /// `503 Service Unavailable` with a `Retry-After`.
+    Full {
+        /// The cap.
+        max: usize,
+    },
+}
+
+impl fmt::Display for SubscribeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SubscribeError::Full { max } => {
+                write!(f, "{max} subscribers already, the most allowed")
+            }
+        }
+    }
+}
+
+impl std::error::Error for SubscribeError {}
 
 /// What a [`Cursor`] yields.
 ///
@@ -214,12 +326,13 @@ pub enum Delivery<K> {
         /// The encoded event, shared with every other subscriber.
         frame: Bytes,
     },
-    /// The cursor fell off the ring: the frames after `last` and before `next` are gone from
-    /// it. Fetch them from your store, or tell the client.
+    /// The cursor fell off the ring: frames after `last` that it would have got have left the
+    /// ring before it took them. Fetch them from your store, or tell the client.
     Gap {
         /// The last id this cursor delivered (or was positioned after), if any.
         last: Option<K>,
-        /// The id of the next frame it delivers.
+        /// The oldest id still in the ring: every frame the cursor delivers from now on is at
+        /// or after it (for a cursor on every topic, it is the next one).
         next: K,
     },
     /// The subscriber was evicted by the policy; the cursor ends after this.
@@ -231,14 +344,15 @@ pub enum Delivery<K> {
 /// ```
 /// use ssekit::hub::{Hub, HubConfig, Position};
 /// let hub: Hub<u64> = Hub::new(HubConfig::new(4));
-/// assert!(matches!(hub.subscribe(None).position, Position::Live));
+/// assert!(matches!(hub.subscribe(None).unwrap().position, Position::Live));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Position<K> {
     /// No id given: from the next frame published.
     Live,
-    /// The id is in the ring: from the frame after it.
+    /// The id is in the ring (or, for a cursor on some topics, nothing of those topics after
+    /// it has left the ring): from the frame after it.
     Resumed,
     /// The id is older than the ring: fetch from your store what lies after it and before
     /// `oldest`, send that, then the cursor (it starts at `oldest`).
@@ -270,28 +384,65 @@ struct Entry<K> {
     id: K,
     frame: Bytes,
     at: Instant,
+    topic: u32,
+    /// Sequence number of the next frame of the same topic (`NONE` until there is one).
+    next_in_topic: u64,
+}
+
+/// What a subscriber is listed for in a topic's wake list.
+struct Listing {
+    topic: u32,
+    listed: bool,
 }
 
 struct Sub {
-    /// Sequence number of the next frame to deliver.
+    /// Sequence number of the next frame to look at.
     pos: u64,
     generation: u64,
     waker: Option<Waker>,
     evict_waker: Option<Waker>,
     evicted: Option<Eviction>,
+    /// In `waiting` (a subscriber on every topic).
     queued: bool,
+    /// It had looked at every frame when it last waited; what was published since is
+    /// either not for it or starts at `jump`.
+    caught_up: bool,
+    /// The first frame for it published since it caught up (`NONE`: none yet).
+    jump: u64,
+    /// `None`: every topic. Otherwise its topics, with whether it is in each one's wake list.
+    topics: Option<Box<[Listing]>>,
+}
+
+impl Sub {
+    fn wants(&self, topic: u32) -> bool {
+        self.topics
+            .as_ref()
+            .is_none_or(|ts| ts.iter().any(|l| l.topic == topic))
+    }
+
+    fn single_topic(&self) -> bool {
+        self.topics.as_ref().is_some_and(|ts| ts.len() == 1)
+    }
 }
 
 struct Inner<K> {
     ring: VecDeque<Entry<K>>,
     /// Sequence number of `ring[0]`.
     base: u64,
+    /// What the ring holds, in the bytes [`HubConfig::max_bytes`] counts.
+    bytes: usize,
     /// The id of the frame that left the ring last (sequence `base - 1`).
     last_dropped: Option<K>,
+    /// Per topic, the id of its newest frame that left the ring.
+    dropped: HashMap<u32, K>,
+    /// Per topic, the sequence number of its newest frame in the ring.
+    topic_last: HashMap<u32, u64>,
     subs: Vec<Option<Sub>>,
     free: Vec<usize>,
-    /// Subscribers with a waker registered, to wake on the next publish.
+    /// Subscribers on every topic with a waker registered, to wake on the next publish.
     waiting: Vec<usize>,
+    /// Subscribers on some topics, to wake on the next publish in each.
+    topic_waiting: HashMap<u32, Vec<usize>>,
     next_generation: u64,
     closed: bool,
 }
@@ -304,6 +455,26 @@ impl<K> Inner<K> {
     fn subscribers(&self) -> usize {
         self.subs.len() - self.free.len()
     }
+
+    fn entry(&self, seq: u64) -> Option<&Entry<K>> {
+        let idx = usize::try_from(seq.checked_sub(self.base)?).ok()?;
+        self.ring.get(idx)
+    }
+
+    /// The first frame at or after `from` that `sub` wants, as a sequence number.
+    fn first_wanted(&self, sub: &Sub, from: u64) -> Option<u64> {
+        let from = from.max(self.base);
+        let start = usize::try_from(from - self.base).ok()?;
+        self.ring
+            .range(start.min(self.ring.len())..)
+            .position(|e| sub.wants(e.topic))
+            .map(|i| from + i as u64)
+    }
+}
+
+/// The bytes a frame counts for in [`HubConfig::max_bytes`].
+fn cost<K>(frame: &Bytes) -> usize {
+    frame.len() + std::mem::size_of::<Entry<K>>()
 }
 
 struct Shared<K> {
@@ -349,6 +520,7 @@ impl<K: fmt::Debug> fmt::Debug for Hub<K> {
         let inner = self.shared.lock();
         f.debug_struct("Hub")
             .field("frames", &inner.ring.len())
+            .field("bytes", &inner.bytes)
             .field("oldest", &inner.ring.front().map(|e| &e.id))
             .field("head", &inner.ring.back().map(|e| &e.id))
             .field("subscribers", &inner.subscribers())
@@ -373,10 +545,14 @@ impl<K: Ord + Clone> Hub<K> {
                 inner: Mutex::new(Inner {
                     ring,
                     base: 0,
+                    bytes: 0,
                     last_dropped: None,
+                    dropped: HashMap::new(),
+                    topic_last: HashMap::new(),
                     subs: Vec::new(),
                     free: Vec::new(),
                     waiting: Vec::new(),
+                    topic_waiting: HashMap::new(),
                     next_generation: 0,
                     closed: false,
                 }),
@@ -384,13 +560,25 @@ impl<K: Ord + Clone> Hub<K> {
         }
     }
 
+    /// The settings it was made with.
+    ///
+    /// ```
+    /// let hub: ssekit::hub::Hub<u64> = ssekit::hub::Hub::new(ssekit::hub::HubConfig::new(16));
+    /// assert_eq!(hub.config().capacity(), 16);
+    /// ```
+    #[must_use]
+    pub fn config(&self) -> &HubConfig {
+        &self.shared.config
+    }
+
     /// Publishes a frame under `id`, which must be greater than every id before it. Wakes the
     /// subscribers waiting for it and applies the eviction policy.
     ///
     /// # Errors
     ///
-    /// [`PublishError::NotAfterHead`] for an id not greater than the newest, and
-    /// [`PublishError::Closed`] after [`close`](Self::close).
+    /// [`PublishError::NotAfterHead`] for an id not greater than the newest,
+    /// [`PublishError::TooLarge`] for a frame over the limits, and [`PublishError::Closed`]
+    /// after [`close`](Self::close).
     ///
     /// ```
     /// use bytes::Bytes;
@@ -414,6 +602,37 @@ impl<K: Ord + Clone> Hub<K> {
     /// hub.publish_at(1u64, Bytes::new(), std::time::Instant::now()).unwrap();
     /// ```
     pub fn publish_at(&self, id: K, frame: Bytes, now: Instant) -> Result<(), PublishError<K>> {
+        self.publish_in(DEFAULT_TOPIC, id, frame, now)
+    }
+
+    /// The largest frame [`publish`](Self::publish) takes, if any limit is set.
+    fn max_frame(&self) -> Option<usize> {
+        let config = &self.shared.config;
+        let by_ring = config
+            .max_bytes
+            .map(|b| b.saturating_sub(std::mem::size_of::<Entry<K>>()));
+        match (config.max_frame_bytes, by_ring) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Publishes a frame in `topic` (see [`publish`](Self::publish)).
+    pub(crate) fn publish_in(
+        &self,
+        topic: u32,
+        id: K,
+        frame: Bytes,
+        now: Instant,
+    ) -> Result<(), PublishError<K>> {
+        if let Some(max) = self.max_frame() {
+            if frame.len() > max {
+                return Err(PublishError::TooLarge {
+                    size: frame.len(),
+                    max,
+                });
+            }
+        }
         let mut wake = Vec::new();
         {
             let mut inner = self.shared.lock();
@@ -427,17 +646,58 @@ impl<K: Ord + Clone> Hub<K> {
                     });
                 }
             }
-            inner.ring.push_back(Entry { id, frame, at: now });
-            if inner.ring.len() > self.shared.config.capacity {
-                inner.last_dropped = inner.ring.pop_front().map(|e| e.id);
+            let inner = &mut *inner;
+            let seq = inner.end();
+            if let Some(prev) = inner.topic_last.insert(topic, seq) {
+                if let Some(i) = prev.checked_sub(inner.base) {
+                    if let Some(e) = usize::try_from(i).ok().and_then(|i| inner.ring.get_mut(i)) {
+                        e.next_in_topic = seq;
+                    }
+                }
+            }
+            inner.bytes += cost::<K>(&frame);
+            inner.ring.push_back(Entry {
+                id,
+                frame,
+                at: now,
+                topic,
+                next_in_topic: NONE,
+            });
+            let config = &self.shared.config;
+            while inner.ring.len() > config.capacity
+                || (inner.ring.len() > 1 && config.max_bytes.is_some_and(|b| inner.bytes > b))
+            {
+                let Some(gone) = inner.ring.pop_front() else {
+                    break;
+                };
+                inner.bytes -= cost::<K>(&gone.frame);
+                if inner.topic_last.get(&gone.topic) == Some(&inner.base) {
+                    inner.topic_last.remove(&gone.topic);
+                }
+                inner.dropped.insert(gone.topic, gone.id.clone());
+                inner.last_dropped = Some(gone.id);
                 inner.base += 1;
             }
-            let inner = &mut *inner;
             for idx in inner.waiting.drain(..) {
                 if let Some(Some(sub)) = inner.subs.get_mut(idx) {
                     sub.queued = false;
-                    if let Some(w) = sub.waker.take() {
-                        wake.push(w);
+                    if sub.caught_up && sub.jump == NONE {
+                        sub.jump = seq;
+                    }
+                    wake.extend(sub.waker.take());
+                }
+            }
+            if let Some(list) = inner.topic_waiting.get_mut(&topic) {
+                for idx in list.drain(..) {
+                    if let Some(Some(sub)) = inner.subs.get_mut(idx) {
+                        if let Some(l) = sub.topics.iter_mut().flatten().find(|l| l.topic == topic)
+                        {
+                            l.listed = false;
+                        }
+                        if sub.caught_up && sub.jump == NONE {
+                            sub.jump = seq;
+                        }
+                        wake.extend(sub.waker.take());
                     }
                 }
             }
@@ -457,19 +717,42 @@ impl<K: Ord + Clone> Hub<K> {
         }
         let mut evicted = 0;
         let end = inner.end();
-        let (base, ring) = (inner.base, &inner.ring);
-        for sub in inner.subs.iter_mut().flatten() {
+        let mut subs = std::mem::take(&mut inner.subs);
+        for sub in subs.iter_mut().flatten() {
             if sub.evicted.is_some() || sub.pos >= end {
                 continue;
             }
-            let behind = end - sub.pos;
-            let reason = if config.max_lag_events.is_some_and(|n| behind > n) {
+            // The oldest frame waiting for it: where it jumps to, or the first it wants from
+            // where it stands (the ring's oldest if it fell off: younger than what it missed).
+            let first = if sub.caught_up {
+                if sub.jump == NONE {
+                    continue; // nothing published since it caught up is for it
+                }
+                Some(sub.jump)
+            } else if sub.topics.is_none() {
+                Some(sub.pos.max(inner.base))
+            } else {
+                inner.first_wanted(sub, sub.pos)
+            };
+            let Some(first) = first else { continue };
+            let reason = if config.max_lag_events.is_some_and(|n| {
+                if sub.topics.is_none() {
+                    end - first > n
+                } else {
+                    let start = usize::try_from(first.saturating_sub(inner.base)).unwrap_or(0);
+                    let limit = usize::try_from(n).unwrap_or(usize::MAX);
+                    inner
+                        .ring
+                        .range(start.min(inner.ring.len())..)
+                        .filter(|e| sub.wants(e.topic))
+                        .nth(limit)
+                        .is_some()
+                }
+            }) {
                 Some(Eviction::TooManyBehind)
             } else if let Some(t) = config.max_lag_time {
-                // The oldest waiting frame: the cursor's next one, or the ring's oldest if it
-                // fell off (that one is younger than what it missed).
-                let idx = usize::try_from(sub.pos.saturating_sub(base)).unwrap_or(usize::MAX);
-                ring.get(idx)
+                inner
+                    .entry(first)
                     .is_some_and(|e| now.saturating_duration_since(e.at) > t)
                     .then_some(Eviction::TooLongBehind)
             } else {
@@ -482,6 +765,7 @@ impl<K: Ord + Clone> Hub<K> {
                 evicted += 1;
             }
         }
+        inner.subs = subs;
         evicted
     }
 
@@ -508,6 +792,10 @@ impl<K: Ord + Clone> Hub<K> {
     /// Registers a subscriber that last saw `after` (`None`: a new one), and says where its
     /// cursor starts. See [`Position`].
     ///
+    /// # Errors
+    ///
+    /// [`SubscribeError::Full`] when [`HubConfig::max_subscribers`] are subscribed.
+    ///
     /// ```
     /// use bytes::Bytes;
     /// use ssekit::hub::{Hub, HubConfig, Position};
@@ -515,25 +803,61 @@ impl<K: Ord + Clone> Hub<K> {
     /// for id in [10, 20, 30] {
     ///     hub.publish(id, Bytes::new()).unwrap();
     /// }
-    /// assert_eq!(hub.subscribe(Some(&20)).position, Position::Resumed);
-    /// assert_eq!(hub.subscribe(Some(&10)).position, Position::Backfill { oldest: 20 });
-    /// assert_eq!(hub.subscribe(Some(&25)).position, Position::Unknown);
-    /// assert_eq!(hub.subscribe(Some(&99)).position, Position::Ahead);
+    /// let position = |after| hub.subscribe(Some(&after)).unwrap().position;
+    /// assert_eq!(position(20), Position::Resumed);
+    /// assert_eq!(position(10), Position::Backfill { oldest: 20 });
+    /// assert_eq!(position(25), Position::Unknown);
+    /// assert_eq!(position(99), Position::Ahead);
     /// ```
-    #[must_use]
-    pub fn subscribe(&self, after: Option<&K>) -> Join<K> {
+    pub fn subscribe(&self, after: Option<&K>) -> Result<Join<K>, SubscribeError> {
+        self.subscribe_to(after, None)
+    }
+
+    /// [`subscribe`](Self::subscribe) to the frames of some topics only (`None`: all).
+    pub(crate) fn subscribe_to(
+        &self,
+        after: Option<&K>,
+        topics: Option<&[u32]>,
+    ) -> Result<Join<K>, SubscribeError> {
         let mut inner = self.shared.lock();
+        if let Some(max) = self.shared.config.max_subscribers {
+            if inner.subscribers() >= max {
+                return Err(SubscribeError::Full { max });
+            }
+        }
+        let topics: Option<Box<[Listing]>> = topics.map(|ts| {
+            let mut ts = ts.to_vec();
+            ts.sort_unstable();
+            ts.dedup();
+            ts.into_iter()
+                .map(|topic| Listing {
+                    topic,
+                    listed: false,
+                })
+                .collect()
+        });
         let end = inner.end();
         let (pos, position, skip) = match after {
             None => (end, Position::Live, None),
             Some(after) => match (inner.ring.front(), inner.ring.back()) {
-                (Some(oldest), Some(_)) if after < &oldest.id => (
-                    inner.base,
-                    Position::Backfill {
-                        oldest: oldest.id.clone(),
-                    },
-                    None,
-                ),
+                (Some(oldest), Some(_)) if after < &oldest.id => {
+                    // Older than the ring. For a cursor on some topics, nothing may be missing:
+                    // none of its frames newer than `after` have left the ring.
+                    let missed = match &topics {
+                        None => true,
+                        Some(ts) => ts
+                            .iter()
+                            .any(|l| inner.dropped.get(&l.topic).is_some_and(|d| d > after)),
+                    };
+                    let position = if missed {
+                        Position::Backfill {
+                            oldest: oldest.id.clone(),
+                        }
+                    } else {
+                        Position::Resumed
+                    };
+                    (inner.base, position, None)
+                }
                 (Some(_), Some(newest)) if after > &newest.id => {
                     (end, Position::Ahead, Some(after.clone()))
                 }
@@ -555,6 +879,9 @@ impl<K: Ord + Clone> Hub<K> {
             evict_waker: None,
             evicted: None,
             queued: false,
+            caught_up: false,
+            jump: NONE,
+            topics,
         };
         let idx = if let Some(idx) = inner.free.pop() {
             inner.subs[idx] = Some(sub);
@@ -564,19 +891,27 @@ impl<K: Ord + Clone> Hub<K> {
             inner.subs.len() - 1
         };
         drop(inner);
-        Join {
+        // What it has seen: what it resumed after, or for a new one the head (anything that
+        // leaves the ring later is newer than it, and missed).
+        let seen = if after.is_some() {
+            after.cloned()
+        } else {
+            head.clone()
+        };
+        Ok(Join {
             cursor: Cursor {
                 shared: Arc::clone(&self.shared),
                 idx,
                 generation,
                 buffer: VecDeque::new(),
                 last: after.cloned(),
+                seen,
                 skip_through: skip,
                 done: false,
             },
             position,
             head,
-        }
+        })
     }
 
     /// The newest id, if any.
@@ -636,6 +971,20 @@ impl<K: Ord + Clone> Hub<K> {
         self.shared.lock().ring.len()
     }
 
+    /// What the ring holds in the bytes [`HubConfig::max_bytes`] counts: the frames, and a
+    /// few dozen bytes of bookkeeping each.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// let hub: ssekit::hub::Hub<u64> = ssekit::hub::Hub::new(ssekit::hub::HubConfig::new(2));
+    /// hub.publish(1, Bytes::from_static(b"data: x\n\n")).unwrap();
+    /// assert!(hub.byte_len() > 9);
+    /// ```
+    #[must_use]
+    pub fn byte_len(&self) -> usize {
+        self.shared.lock().bytes
+    }
+
     /// Whether the ring is empty.
     ///
     /// ```
@@ -651,7 +1000,7 @@ impl<K: Ord + Clone> Hub<K> {
     ///
     /// ```
     /// let hub: ssekit::hub::Hub<u64> = ssekit::hub::Hub::new(ssekit::hub::HubConfig::new(2));
-    /// let join = hub.subscribe(None);
+    /// let join = hub.subscribe(None).unwrap();
     /// assert_eq!(hub.subscriber_count(), 1);
     /// drop(join);
     /// assert_eq!(hub.subscriber_count(), 0);
@@ -661,13 +1010,25 @@ impl<K: Ord + Clone> Hub<K> {
         self.shared.lock().subscribers()
     }
 
+    /// Whether [`close`](Self::close) was called.
+    ///
+    /// ```
+    /// let hub: ssekit::hub::Hub<u64> = ssekit::hub::Hub::new(ssekit::hub::HubConfig::new(2));
+    /// hub.close();
+    /// assert!(hub.is_closed());
+    /// ```
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.shared.lock().closed
+    }
+
     /// Closes the hub: publishing fails from now on, and cursors end once they have delivered
     /// what the ring holds for them.
     ///
     /// ```
     /// use futures_util::StreamExt;
     /// let hub: ssekit::hub::Hub<u64> = ssekit::hub::Hub::new(ssekit::hub::HubConfig::new(2));
-    /// let mut cursor = hub.subscribe(None).cursor;
+    /// let mut cursor = hub.subscribe(None).unwrap().cursor;
     /// hub.close();
     /// assert!(futures_executor::block_on(cursor.next()).is_none());
     /// ```
@@ -676,11 +1037,16 @@ impl<K: Ord + Clone> Hub<K> {
             let mut inner = self.shared.lock();
             inner.closed = true;
             inner.waiting.clear();
+            inner.topic_waiting.clear();
             inner
                 .subs
                 .iter_mut()
                 .flatten()
-                .filter_map(|s| s.waker.take())
+                .filter_map(|s| {
+                    s.queued = false;
+                    s.topics.iter_mut().flatten().for_each(|l| l.listed = false);
+                    s.waker.take()
+                })
                 .collect()
         };
         for w in wake {
@@ -698,6 +1064,9 @@ pub struct Cursor<K> {
     buffer: VecDeque<Delivery<K>>,
     /// The last id delivered (or the one the subscriber resumed after).
     last: Option<K>,
+    /// The newest id it has seen or had no need to see: a frame of its topics newer than
+    /// this that leaves the ring before it is taken is missed.
+    seen: Option<K>,
     /// Skip frames up to this id (a subscriber that was ahead of this hub).
     skip_through: Option<K>,
     done: bool,
@@ -721,7 +1090,7 @@ impl<K> Cursor<K> {
     ///
     /// ```
     /// let hub: ssekit::hub::Hub<u64> = ssekit::hub::Hub::new(ssekit::hub::HubConfig::new(2));
-    /// assert_eq!(hub.subscribe(Some(&7)).cursor.last_id(), Some(&7));
+    /// assert_eq!(hub.subscribe(Some(&7)).unwrap().cursor.last_id(), Some(&7));
     /// ```
     #[must_use]
     pub fn last_id(&self) -> Option<&K> {
@@ -734,7 +1103,7 @@ impl<K> Cursor<K> {
     ///
     /// ```
     /// let hub: ssekit::hub::Hub<u64> = ssekit::hub::Hub::new(ssekit::hub::HubConfig::new(2));
-    /// let join = hub.subscribe(None);
+    /// let join = hub.subscribe(None).unwrap();
     /// let evicted = join.cursor.eviction();
     /// # drop(evicted);
     /// ```
@@ -762,36 +1131,68 @@ impl<K: Ord + Clone> Cursor<K> {
             self.buffer.push_back(Delivery::Evicted(reason));
             return Poll::Ready(());
         }
-        if sub.pos < base {
-            // Frames it never saw have left the ring. The newest of them is the last dropped;
-            // if even that one is at or before the id it resumed after (a subscriber that was
-            // ahead of this hub), it missed nothing it wanted.
-            let skipped_anyway = match (&self.skip_through, &inner.last_dropped) {
-                (Some(skip), Some(dropped)) => dropped <= skip,
-                _ => false,
+        let mut pos = sub.pos;
+        if sub.caught_up {
+            // Everything between where it stood and its jump is for other topics.
+            if sub.jump != NONE {
+                pos = pos.max(sub.jump);
+            } else if sub.topics.is_some() {
+                pos = end;
+            }
+        }
+        sub.caught_up = false;
+        sub.jump = NONE;
+        if pos < base {
+            // Frames it never looked at have left the ring. It missed some if one of its
+            // topics lost a frame newer than what it has seen (a subscriber that was ahead of
+            // this hub wanted nothing up to its own id).
+            let seen = match (&self.seen, &self.skip_through) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.as_ref().or(b.as_ref()),
             };
-            if !skipped_anyway {
-                let next = inner.ring[0].id.clone();
+            let newer = |d: &K| seen.is_none_or(|s| d > s);
+            let missed = match &sub.topics {
+                None => inner.last_dropped.as_ref().is_some_and(newer),
+                Some(ts) => ts
+                    .iter()
+                    .any(|l| inner.dropped.get(&l.topic).is_some_and(newer)),
+            };
+            if missed {
                 self.buffer.push_back(Delivery::Gap {
                     last: self.last.clone(),
-                    next,
+                    next: inner.ring[0].id.clone(),
                 });
             }
-            sub.pos = base;
+            pos = base;
         }
-        let start = usize::try_from(sub.pos - base).unwrap_or(usize::MAX);
-        let take = (inner.ring.len().saturating_sub(start)).min(BATCH);
-        for e in inner.ring.range(start..start + take) {
-            self.buffer.push_back(Delivery::Frame {
-                id: e.id.clone(),
-                frame: e.frame.clone(),
-            });
+        // Take up to BATCH frames it wants. A cursor on one topic follows that topic's chain
+        // once it is on one of its frames; the others look at each frame.
+        let single = sub.single_topic();
+        let mut taken = 0;
+        while taken < BATCH && pos < end {
+            let e = &inner.ring[usize::try_from(pos - base).unwrap_or(usize::MAX)];
+            if sub.wants(e.topic) {
+                self.buffer.push_back(Delivery::Frame {
+                    id: e.id.clone(),
+                    frame: e.frame.clone(),
+                });
+                taken += 1;
+                pos = if single && e.next_in_topic != NONE {
+                    e.next_in_topic
+                } else if single {
+                    end
+                } else {
+                    pos + 1
+                };
+            } else {
+                pos += 1;
+            }
         }
-        sub.pos += take as u64;
+        sub.pos = pos;
         if !self.buffer.is_empty() {
             return Poll::Ready(());
         }
-        if closed && sub.pos >= end {
+        if closed && pos >= end {
             self.done = true;
             return Poll::Ready(());
         }
@@ -799,9 +1200,26 @@ impl<K: Ord + Clone> Cursor<K> {
             Some(w) if w.will_wake(cx.waker()) => {}
             slot => *slot = Some(cx.waker().clone()),
         }
-        if !sub.queued {
-            sub.queued = true;
-            inner.waiting.push(self.idx);
+        // Caught up: it has looked at everything; list it where the next frame for it will
+        // be published.
+        sub.caught_up = true;
+        match &mut sub.topics {
+            None => {
+                if !sub.queued {
+                    sub.queued = true;
+                    inner.waiting.push(self.idx);
+                }
+            }
+            Some(ts) => {
+                for l in ts.iter_mut().filter(|l| !l.listed) {
+                    l.listed = true;
+                    inner
+                        .topic_waiting
+                        .entry(l.topic)
+                        .or_default()
+                        .push(self.idx);
+                }
+            }
         }
         Poll::Pending
     }
@@ -821,6 +1239,7 @@ impl<K: Ord + Clone> Stream for Cursor<K> {
                         }
                         this.skip_through = None;
                         this.last = Some(id.clone());
+                        this.seen = Some(id.clone());
                     }
                     Delivery::Gap { .. } => {}
                     Delivery::Evicted(_) => {
@@ -843,20 +1262,33 @@ impl<K: Ord + Clone> Stream for Cursor<K> {
 impl<K> Drop for Cursor<K> {
     fn drop(&mut self) {
         let mut inner = self.shared.lock();
-        if let Some(slot) = inner.subs.get_mut(self.idx) {
-            if slot
-                .as_ref()
-                .is_some_and(|s| s.generation == self.generation)
-            {
-                let queued = slot.as_ref().is_some_and(|s| s.queued);
-                *slot = None;
-                inner.free.push(self.idx);
-                // Its index must leave the wake list, or a reused slot could be listed twice
-                // and the list grow with every subscriber that comes and goes.
-                if queued {
-                    if let Some(p) = inner.waiting.iter().rposition(|&i| i == self.idx) {
-                        inner.waiting.swap_remove(p);
-                    }
+        let inner = &mut *inner;
+        let Some(slot) = inner.subs.get_mut(self.idx) else {
+            return;
+        };
+        if slot
+            .as_ref()
+            .is_none_or(|s| s.generation != self.generation)
+        {
+            return;
+        }
+        let Some(sub) = slot.take() else { return };
+        inner.free.push(self.idx);
+        // Its index must leave the wake lists, or a reused slot could be listed twice and the
+        // lists grow with every subscriber that comes and goes.
+        let unlist = |list: &mut Vec<usize>| {
+            if let Some(p) = list.iter().rposition(|&i| i == self.idx) {
+                list.swap_remove(p);
+            }
+        };
+        if sub.queued {
+            unlist(&mut inner.waiting);
+        }
+        for l in sub.topics.iter().flatten().filter(|l| l.listed) {
+            if let Some(list) = inner.topic_waiting.get_mut(&l.topic) {
+                unlist(list);
+                if list.is_empty() {
+                    inner.topic_waiting.remove(&l.topic);
                 }
             }
         }
@@ -904,10 +1336,10 @@ mod tests {
     fn subscribers_that_come_and_go_leave_nothing_in_the_wake_list() {
         let hub: Hub<u64> = Hub::new(HubConfig::new(4));
         let mut cx = Context::from_waker(Waker::noop());
-        let mut stay = hub.subscribe(None).cursor;
+        let mut stay = hub.subscribe(None).unwrap().cursor;
         assert!(Pin::new(&mut stay).poll_next(&mut cx).is_pending());
         for _ in 0..1000 {
-            let mut c = hub.subscribe(None).cursor;
+            let mut c = hub.subscribe(None).unwrap().cursor;
             assert!(Pin::new(&mut c).poll_next(&mut cx).is_pending());
             // Polled twice: listed once.
             assert!(Pin::new(&mut c).poll_next(&mut cx).is_pending());

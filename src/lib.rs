@@ -152,6 +152,9 @@ extern crate std;
 #[cfg(feature = "http-body")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http-body")))]
 pub mod body;
+#[cfg(feature = "channel")]
+#[cfg_attr(docsrs, doc(cfg(feature = "channel")))]
+pub mod channel;
 pub mod client;
 pub mod config;
 pub mod content_type;

@@ -143,7 +143,7 @@ proptest! {
                         }
                         _ => Some(id),
                     };
-                    let join = hub.subscribe(after.as_ref());
+                    let join = hub.subscribe(after.as_ref()).unwrap();
                     // Where it stands follows from the ring at this moment.
                     let ring = &published[published.len().saturating_sub(capacity)..];
                     let expected = match after {
@@ -233,7 +233,9 @@ fn publish_refuses_ids_out_of_order_and_after_close() {
 #[test]
 fn a_waiting_subscriber_is_woken_from_another_thread() {
     let hub: Hub<u64> = Hub::new(HubConfig::new(128));
-    let mut cursors: Vec<Cursor<u64>> = (0..8).map(|_| hub.subscribe(None).cursor).collect();
+    let mut cursors: Vec<Cursor<u64>> = (0..8)
+        .map(|_| hub.subscribe(None).unwrap().cursor)
+        .collect();
     let publisher = {
         let hub = hub.clone();
         std::thread::spawn(move || {
@@ -274,9 +276,9 @@ fn a_waiting_subscriber_is_woken_from_another_thread() {
 #[test]
 fn eviction_resolves_without_polling_the_cursor() {
     let hub: Hub<u64> = Hub::new(HubConfig::new(100).max_lag_events(Some(3)));
-    let frozen = hub.subscribe(None);
+    let frozen = hub.subscribe(None).unwrap();
     let mut eviction = Box::pin(frozen.cursor.eviction());
-    let mut reader = hub.subscribe(None).cursor;
+    let mut reader = hub.subscribe(None).unwrap().cursor;
     let mut cx = Context::from_waker(Waker::noop());
     for id in 1..=3 {
         hub.publish(id, frame(id)).unwrap();
@@ -311,8 +313,8 @@ fn eviction_resolves_without_polling_the_cursor() {
 fn time_policy_evicts_only_the_subscriber_that_waits_too_long() {
     let hub: Hub<u64> = Hub::new(HubConfig::new(100).max_lag_time(Some(Duration::from_secs(10))));
     let t0 = Instant::now();
-    let mut slow = hub.subscribe(None).cursor;
-    let mut fast = hub.subscribe(None).cursor;
+    let mut slow = hub.subscribe(None).unwrap().cursor;
+    let mut fast = hub.subscribe(None).unwrap().cursor;
     hub.publish_at(1, frame(1), t0).unwrap();
     assert!(matches!(
         poll(&mut fast),
@@ -346,7 +348,9 @@ fn time_policy_evicts_only_the_subscriber_that_waits_too_long() {
 #[test]
 fn memory_is_bounded_by_the_ring_not_the_subscribers() {
     let hub: Hub<u64> = Hub::new(HubConfig::new(8));
-    let mut idle: Vec<Cursor<u64>> = (0..1000).map(|_| hub.subscribe(None).cursor).collect();
+    let mut idle: Vec<Cursor<u64>> = (0..1000)
+        .map(|_| hub.subscribe(None).unwrap().cursor)
+        .collect();
     for c in &mut idle {
         assert!(poll(c).is_pending());
     }
@@ -366,7 +370,7 @@ fn memory_is_bounded_by_the_ring_not_the_subscribers() {
     );
     // Coming and going without publishes leaves nothing behind.
     for _ in 0..10_000 {
-        let mut c = hub.subscribe(None).cursor;
+        let mut c = hub.subscribe(None).unwrap().cursor;
         assert!(poll(&mut c).is_pending());
     }
     assert_eq!(hub.subscriber_count(), 1000);

@@ -48,7 +48,7 @@ fn run_hub(rt: &tokio::runtime::Runtime, frames: &[Bytes]) -> Duration {
         let hub: Hub<u64> = Hub::new(HubConfig::new(1024));
         let tasks: Vec<_> = (0..SUBSCRIBERS)
             .map(|_| {
-                let mut cursor = hub.subscribe(None).cursor;
+                let mut cursor = hub.subscribe(None).unwrap().cursor;
                 tokio::spawn(async move {
                     let mut sum = 0;
                     for _ in 0..FRAMES {
@@ -110,7 +110,7 @@ fn idle_memory(frames: &[Bytes]) {
     hub.publish(1, frames[0].clone()).unwrap();
     let before = counting::live_bytes();
     let cursors: Vec<_> = (0..SUBSCRIBERS)
-        .map(|_| hub.subscribe(None).cursor)
+        .map(|_| hub.subscribe(None).unwrap().cursor)
         .collect();
     let hub_bytes = (counting::live_bytes() - before) as f64 / SUBSCRIBERS as f64;
     drop(cursors);
@@ -144,7 +144,7 @@ fn idle_memory(frames: &[Bytes]) {
         })
     };
     let hub_bytes = per_task(&|| {
-        let mut cursor = hub.subscribe(None).cursor;
+        let mut cursor = hub.subscribe(None).unwrap().cursor;
         tokio::spawn(async move {
             let _ = cursor.next().await;
         })

@@ -28,7 +28,7 @@ const RESUME_CHECK: &str = "            } else {
             }";
 
 /// The join: register with the hub first, then replay what the client missed.
-const SUBSCRIBE_FIRST: &str = "    let join = app.hub.subscribe(after.as_ref());
+const SUBSCRIBE_FIRST: &str = "    let join = register(&app, after.as_ref())?;
     let mut cursor = join.cursor;
     match (join.position, after) {";
 
@@ -37,7 +37,7 @@ const SUBSCRIBE_FIRST: &str = "    let join = app.hub.subscribe(after.as_ref());
 const SUBSCRIBE_AFTER_REPLAY: &str = "    if let Some(after) = after {
         backfill(&app, &mut out, after, None).await?;
     }
-    let join = app.hub.subscribe(None);
+    let join = register(&app, None)?;
     let mut cursor = join.cursor;
     match (join.position, None::<Id>) {";
 

@@ -1,7 +1,7 @@
 //! The encode side: a stream of events encoded as `text/event-stream` bytes
 //! ([`EncodeStream`]), with keep-alives ([`KeepAlive`]) and a graceful shutdown.
 
-use crate::encode::KEEP_ALIVE;
+use crate::encode::{Encoded, KEEP_ALIVE};
 use crate::event::Event;
 use crate::message::{Item, MessageEvent};
 use crate::text::Text;
@@ -84,6 +84,80 @@ impl<E> IntoEvent for Result<MessageEvent, E> {
     type Error = E;
     fn into_event(self) -> Result<Event, E> {
         self.map(Into::into)
+    }
+}
+
+/// What an [`EncodeStream`] writes: anything that is an event ([`IntoEvent`]), frames already
+/// encoded ([`Encoded`]), or a `Result` of those (whose error passes through the stream).
+///
+/// ```
+/// use futures_util::{stream, StreamExt};
+/// use ssekit::{encode::Encoded, EncodeStream, Event};
+///
+/// # futures_executor::block_on(async {
+/// // Encoded once, sent to many: a broadcast's frames.
+/// let frame = Encoded::new(&Event::new("shared"));
+/// let chunks: Vec<_> = EncodeStream::new(stream::iter([frame.clone(), frame])).collect().await;
+/// assert_eq!(chunks[0].as_ref().unwrap(), "data: shared\n\ndata: shared\n\n");
+/// # });
+/// ```
+pub trait Encode {
+    /// The error passed through.
+    type Error;
+    /// Writes the item into `out`.
+    ///
+    /// # Errors
+    ///
+    /// The item's own error, written nothing.
+    fn encode_into(self, out: &mut Chunks<'_>) -> Result<(), Self::Error>;
+}
+
+/// Where an [`Encode`] item is written: the chunk an [`EncodeStream`] is building.
+pub struct Chunks<'a> {
+    batch: &'a mut BytesMut,
+    queue: &'a mut VecDeque<Bytes>,
+}
+
+impl Chunks<'_> {
+    /// Writes an event (its long data lines as views, not copies: see
+    /// [`Event::into_frame`]).
+    pub fn event(&mut self, event: Event) {
+        crate::encode::for_stream(event, self.batch, self.queue);
+    }
+
+    /// Writes frames already encoded.
+    pub fn encoded(&mut self, frame: Encoded) {
+        crate::encode::encoded_for_stream(frame, self.batch, self.queue);
+    }
+}
+
+impl fmt::Debug for Chunks<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Chunks").finish_non_exhaustive()
+    }
+}
+
+impl<T: IntoEvent> Encode for T {
+    type Error = T::Error;
+    fn encode_into(self, out: &mut Chunks<'_>) -> Result<(), T::Error> {
+        out.event(self.into_event()?);
+        Ok(())
+    }
+}
+
+impl Encode for Encoded {
+    type Error = Infallible;
+    fn encode_into(self, out: &mut Chunks<'_>) -> Result<(), Infallible> {
+        out.encoded(self);
+        Ok(())
+    }
+}
+
+impl<E> Encode for Result<Encoded, E> {
+    type Error = E;
+    fn encode_into(self, out: &mut Chunks<'_>) -> Result<(), E> {
+        out.encoded(self?);
+        Ok(())
     }
 }
 
@@ -184,7 +258,7 @@ pin_project! {
     pub struct EncodeStream<S, T = NoTimer, F = core::future::Pending<()>>
     where
         S: Stream,
-        S::Item: IntoEvent,
+        S::Item: Encode,
     {
         #[pin]
         inner: S,
@@ -198,14 +272,14 @@ pin_project! {
         inner_done: bool,
         finished: bool,
         timer_armed: bool,
-        stashed_error: Option<<S::Item as IntoEvent>::Error>,
+        stashed_error: Option<<S::Item as Encode>::Error>,
     }
 }
 
 impl<S> EncodeStream<S>
 where
     S: Stream,
-    S::Item: IntoEvent,
+    S::Item: Encode,
 {
     /// Encodes the events of `events`.
     ///
@@ -233,7 +307,7 @@ where
 impl<S, T, F> EncodeStream<S, T, F>
 where
     S: Stream,
-    S::Item: IntoEvent,
+    S::Item: Encode,
 {
     /// Sends a keep-alive comment after each `keep_alive.interval()` with nothing sent, timed by
     /// `timer`.
@@ -349,7 +423,7 @@ where
 impl<S, T: fmt::Debug, F> fmt::Debug for EncodeStream<S, T, F>
 where
     S: Stream,
-    S::Item: IntoEvent,
+    S::Item: Encode,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EncodeStream")
@@ -367,11 +441,11 @@ where
 impl<S, T, F> Stream for EncodeStream<S, T, F>
 where
     S: Stream,
-    S::Item: IntoEvent,
+    S::Item: Encode,
     T: Timer,
     F: Future<Output = ()>,
 {
-    type Item = Result<Bytes, <S::Item as IntoEvent>::Error>;
+    type Item = Result<Bytes, <S::Item as Encode>::Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let mut this = self.project();
@@ -409,11 +483,11 @@ where
             && events < BATCH_EVENTS
         {
             match this.inner.as_mut().poll_next(cx) {
-                Poll::Ready(Some(item)) => match item.into_event() {
-                    Ok(event) => {
-                        events += 1;
-                        crate::encode::for_stream(event, this.batch, this.queue);
-                    }
+                Poll::Ready(Some(item)) => match item.encode_into(&mut Chunks {
+                    batch: this.batch,
+                    queue: this.queue,
+                }) {
+                    Ok(()) => events += 1,
                     Err(e) => {
                         if this.batch.is_empty() && this.queue.is_empty() {
                             return Poll::Ready(Some(Err(e)));

@@ -7,7 +7,7 @@ mod encode;
 
 pub use crate::timer::{NoTimer, Timer};
 pub use decode::{EventStream, ItemStream, Items, Messages, ParseMode, ParseStream};
-pub use encode::{EncodeStream, IntoEvent, KeepAlive};
+pub use encode::{Chunks, Encode, EncodeStream, IntoEvent, KeepAlive};
 
 use bytes::Bytes;
 use futures_core::Stream;
@@ -71,7 +71,7 @@ pub trait SseStreamExt: Stream + Sized {
     /// ```
     fn sse_encode(self) -> EncodeStream<Self>
     where
-        Self::Item: IntoEvent,
+        Self::Item: Encode,
     {
         EncodeStream::new(self)
     }

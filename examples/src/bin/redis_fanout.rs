@@ -59,7 +59,7 @@ use redis::streams::{StreamRangeReply, StreamReadOptions, StreamReadReply};
 use redis::{AsyncCommands, AsyncConnectionConfig, Value};
 use serde_json::json;
 use ssekit::error::Report;
-use ssekit::hub::{Delivery, EvictionFuture, Hub, HubConfig, Position};
+use ssekit::hub::{Delivery, EvictionFuture, Hub, HubConfig, Join, Position};
 use ssekit::Event;
 use tokio::sync::{mpsc, Notify};
 
@@ -423,6 +423,13 @@ async fn backfill(app: &App, out: &mut Out, after: Id, until: Option<Id>) -> Res
     }
 }
 
+/// Registers with the hub (refused when it has its most subscribers).
+fn register(app: &App, after: Option<&Id>) -> Result<Join<Id>, Stop> {
+    app.hub
+        .subscribe(after)
+        .map_err(|e| Stop::Drop(e.to_string()))
+}
+
 /// Produces one connection's stream: resume, then live frames, keep-alives, gaps.
 async fn produce(
     app: Arc<App>,
@@ -439,7 +446,7 @@ async fn produce(
 
     // Register first, then replay: nothing published meanwhile can be missed, and `sent`
     // drops what both the replay and the cursor hold.
-    let join = app.hub.subscribe(after.as_ref());
+    let join = register(&app, after.as_ref())?;
     let mut cursor = join.cursor;
     match (join.position, after) {
         (Position::Live, _) => {
@@ -475,7 +482,7 @@ async fn produce(
                 }
                 Err(_) => out.sent = Some(after),
                 Ok(_) => {
-                    let join = app.hub.subscribe(None);
+                    let join = register(&app, None)?;
                     cursor = join.cursor;
                     out.gap("unknown_id", Some(after), None).await?;
                     if let Some(head) = join.head {

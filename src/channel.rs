@@ -1,0 +1,1171 @@
+//! Broadcast channels of events: publish an [`Event`] once, and every subscriber gets it,
+//! resumes exactly after a drop with `Last-Event-ID`, and is told when it cannot (feature
+//! `channel`).
+//!
+//! A [`Channel`] is one ordered log of events with ids it assigns, [`Seq`]s written
+//! `<epoch>-<offset>`: the epoch is when the log began (milliseconds since the Unix epoch),
+//! the offset counts from 0 without holes. So a client (or [`crate::sequence::Sequence`]) can
+//! tell a gap by arithmetic, and a server restarted with an empty log (a new epoch) is never
+//! taken for the same history.
+//!
+//! - **Encoded once.** Each event is encoded at publish; subscribers share the bytes.
+//! - **Topics** are filters on the one log: a subscription to some topics gets only their
+//!   events, in log order, and resumes all of them with one id. (Browsers allow six HTTP/1.1
+//!   connections per host; one stream per topic does not scale for a page.) Only the server
+//!   makes topics ([`Channel::topic`]); a client's topic names are looked up
+//!   ([`Channel::find_topic`]), never created.
+//! - **Bounded**: the history by events and by bytes, each event by size
+//!   ([`PublishError::TooLarge`]), the number of subscribers ([`SubscribeError::Full`], a
+//!   `503` with `Retry-After`), and the time a subscriber may leave an event untaken (the send
+//!   timeout: it is dropped, and resumes from the history when it reconnects).
+//! - **Gaps are said, never silent.** A subscriber whose id is older than the history, from
+//!   another epoch or unknown, or who falls behind the history, gets a control event (type
+//!   [`ChannelConfig::gap_event`], `gap` by default) whose data says why and where the stream
+//!   resumes. Publishers cannot send that type ([`PublishError::Reserved`]).
+//! - **Graceful shutdown**: [`Channel::shutdown`] sends every subscriber a `retry:` saying when
+//!   to come back, and ends their streams.
+//!
+//! ```
+//! use futures_util::StreamExt;
+//! use ssekit::channel::{Channel, ChannelConfig};
+//! use ssekit::Event;
+//!
+//! # futures_executor::block_on(async {
+//! let channel = Channel::new(ChannelConfig::new().epoch(1_700_000_000_000));
+//! let kickoff = channel.publish(Event::new("kick-off"))?;
+//! assert_eq!(kickoff.to_string(), "1700000000000-0");
+//! channel.publish(Event::builder().event("goal").data("1-0").build()?)?;
+//!
+//! // A browser that saw the kick-off comes back with `Last-Event-ID: 1700000000000-0`.
+//! let mut stream = channel.subscribe(Some("1700000000000-0"))?;
+//! let frame = stream.next().await.unwrap();
+//! assert_eq!(frame.as_bytes(), "event: goal\nid: 1700000000000-1\ndata: 1-0\n\n");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+//!
+//! A subscription is a `Stream` of [`Encoded`] frames; [`Subscription::into_body`] (features
+//! `tokio` and `http-body`) makes it a response body with keep-alives in one call, and with
+//! `axum` it is an `IntoResponse`:
+//!
+//! ```
+//! # #[cfg(all(feature = "axum", feature = "tokio"))] {
+//! use axum::{extract::State, response::IntoResponse};
+//! use ssekit::body::LastEventId;
+//! use ssekit::channel::Channel;
+//!
+//! async fn events(State(channel): State<Channel>, LastEventId(id): LastEventId) -> impl IntoResponse {
+//!     // A full channel answers `503 Service Unavailable` with `Retry-After`.
+//!     channel.subscribe(id.as_deref())
+//! }
+//! let app: axum::Router = axum::Router::new()
+//!     .route("/events", axum::routing::get(events))
+//!     .with_state(Channel::default());
+//! # drop(app); }
+//! ```
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::format;
+use std::pin::Pin;
+use std::string::{String, ToString};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant, SystemTime};
+use std::vec::Vec;
+
+use futures_core::Stream;
+
+use crate::encode::Encoded;
+use crate::event::Event;
+use crate::field::EventId;
+use crate::hub::{self, Cursor, Delivery, Hub, HubConfig, Position};
+
+/// An event id of a [`Channel`]: `<epoch>-<offset>`, ordered as numbers (epoch first).
+///
+/// ```
+/// use ssekit::channel::Seq;
+/// let id: Seq = "1700000000000-41".parse()?;
+/// assert_eq!((id.epoch(), id.offset()), (1_700_000_000_000, 41));
+/// assert!(id < Seq::new(1_700_000_000_000, 100)); // not compared as text
+/// assert_eq!(id.next().to_string(), "1700000000000-42");
+/// # Ok::<(), ssekit::channel::ParseSeqError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Seq {
+    epoch: u64,
+    offset: u64,
+}
+
+impl Seq {
+    /// The id at `offset` in the log begun at `epoch`.
+    ///
+    /// ```
+    /// assert_eq!(ssekit::channel::Seq::new(7, 0).to_string(), "7-0");
+    /// ```
+    #[must_use]
+    pub const fn new(epoch: u64, offset: u64) -> Seq {
+        Seq { epoch, offset }
+    }
+
+    /// When its log began, in milliseconds since the Unix epoch (for ids the channel assigns).
+    ///
+    /// ```
+    /// assert_eq!(ssekit::channel::Seq::new(7, 3).epoch(), 7);
+    /// ```
+    #[must_use]
+    pub const fn epoch(self) -> u64 {
+        self.epoch
+    }
+
+    /// Its place in its log, from 0.
+    ///
+    /// ```
+    /// assert_eq!(ssekit::channel::Seq::new(7, 3).offset(), 3);
+    /// ```
+    #[must_use]
+    pub const fn offset(self) -> u64 {
+        self.offset
+    }
+
+    /// The id after it in the same log.
+    ///
+    /// ```
+    /// assert_eq!(ssekit::channel::Seq::new(7, 3).next(), ssekit::channel::Seq::new(7, 4));
+    /// ```
+    #[must_use]
+    pub const fn next(self) -> Seq {
+        Seq {
+            epoch: self.epoch,
+            offset: self.offset.saturating_add(1),
+        }
+    }
+}
+
+impl fmt::Display for Seq {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.epoch, self.offset)
+    }
+}
+
+/// A text that is not a [`Seq`]: not two runs of ASCII digits joined by `-`, each within
+/// `u64`. It carries nothing of the text (which came from a client).
+///
+/// ```
+/// assert!("12-x".parse::<ssekit::channel::Seq>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParseSeqError;
+
+impl fmt::Display for ParseSeqError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("not an event id of the form <epoch>-<offset>")
+    }
+}
+
+impl std::error::Error for ParseSeqError {}
+
+impl std::str::FromStr for Seq {
+    type Err = ParseSeqError;
+
+    fn from_str(s: &str) -> Result<Seq, ParseSeqError> {
+        let (epoch, offset) = s.split_once('-').ok_or(ParseSeqError)?;
+        let number = |s: &str| {
+            if s.is_empty() || s.len() > 20 || !s.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(ParseSeqError);
+            }
+            s.parse::<u64>().map_err(|_| ParseSeqError)
+        };
+        Ok(Seq {
+            epoch: number(epoch)?,
+            offset: number(offset)?,
+        })
+    }
+}
+
+/// Settings for a [`Channel`]. The defaults are safe for a public endpoint; raise what your
+/// traffic needs.
+///
+/// ```
+/// use std::time::Duration;
+/// use ssekit::channel::ChannelConfig;
+/// let config = ChannelConfig::new()
+///     .history_events(1_000)
+///     .history_bytes(4 << 20)
+///     .max_event_bytes(64 << 10)
+///     .max_subscribers(20_000)
+///     .send_timeout(Duration::from_secs(10))
+///     .retry(Some(Duration::from_secs(2)));
+/// assert_eq!(config.get_max_event_bytes(), 64 << 10);
+/// ```
+#[derive(Debug, Clone)]
+pub struct ChannelConfig {
+    history_events: usize,
+    history_bytes: usize,
+    max_event_bytes: usize,
+    max_subscribers: usize,
+    send_timeout: Duration,
+    keep_alive: Duration,
+    retry: Option<Duration>,
+    retry_after: Duration,
+    gap_event: String,
+    epoch: Option<u64>,
+}
+
+impl Default for ChannelConfig {
+    fn default() -> ChannelConfig {
+        ChannelConfig::new()
+    }
+}
+
+impl ChannelConfig {
+    /// The defaults: a history of 10,000 events and 16 MiB, events up to 1 MiB encoded,
+    /// 10,000 subscribers, a send timeout of 30 s, keep-alives every 15 s, no `retry:` sent,
+    /// `Retry-After: 5` when full, gap events of type `gap`, the epoch taken from the clock.
+    ///
+    /// ```
+    /// let c = ssekit::channel::ChannelConfig::new();
+    /// assert_eq!(c.get_keep_alive(), std::time::Duration::from_secs(15));
+    /// ```
+    #[must_use]
+    pub fn new() -> ChannelConfig {
+        ChannelConfig {
+            history_events: 10_000,
+            history_bytes: 16 << 20,
+            max_event_bytes: 1 << 20,
+            max_subscribers: 10_000,
+            send_timeout: Duration::from_secs(30),
+            keep_alive: Duration::from_secs(15),
+            retry: None,
+            retry_after: Duration::from_secs(5),
+            gap_event: "gap".to_string(),
+            epoch: None,
+        }
+    }
+
+    /// How many events the history keeps (at least 1).
+    ///
+    /// ```
+    /// let c = ssekit::channel::ChannelConfig::new().history_events(5);
+    /// # drop(c);
+    /// ```
+    #[must_use]
+    pub fn history_events(mut self, n: usize) -> ChannelConfig {
+        self.history_events = n.max(1);
+        self
+    }
+
+    /// How many bytes the history keeps (encoded events, plus a few dozen bytes each).
+    ///
+    /// ```
+    /// let c = ssekit::channel::ChannelConfig::new().history_bytes(1 << 20);
+    /// # drop(c);
+    /// ```
+    #[must_use]
+    pub fn history_bytes(mut self, bytes: usize) -> ChannelConfig {
+        self.history_bytes = bytes;
+        self
+    }
+
+    /// The largest event taken, encoded (with its `id:` line); larger ones are refused with
+    /// [`PublishError::TooLarge`]. At most the history's bytes.
+    ///
+    /// ```
+    /// let c = ssekit::channel::ChannelConfig::new().max_event_bytes(4096);
+    /// assert_eq!(c.get_max_event_bytes(), 4096);
+    /// ```
+    #[must_use]
+    pub fn max_event_bytes(mut self, bytes: usize) -> ChannelConfig {
+        self.max_event_bytes = bytes;
+        self
+    }
+
+    /// The largest event taken, encoded.
+    ///
+    /// ```
+    /// assert_eq!(ssekit::channel::ChannelConfig::new().get_max_event_bytes(), 1 << 20);
+    /// ```
+    #[must_use]
+    pub fn get_max_event_bytes(&self) -> usize {
+        self.max_event_bytes
+    }
+
+    /// At most this many subscribers at once; beyond, [`SubscribeError::Full`].
+    ///
+    /// ```
+    /// let c = ssekit::channel::ChannelConfig::new().max_subscribers(100);
+    /// # drop(c);
+    /// ```
+    #[must_use]
+    pub fn max_subscribers(mut self, n: usize) -> ChannelConfig {
+        self.max_subscribers = n;
+        self
+    }
+
+    /// A subscriber that leaves an event untaken this long is dropped, however few events
+    /// wait for it (its stream ends; it resumes from the history when it reconnects).
+    /// Checked at each publish and by [`Channel::evict_lagging`].
+    ///
+    /// ```
+    /// let c = ssekit::channel::ChannelConfig::new().send_timeout(std::time::Duration::from_secs(5));
+    /// # drop(c);
+    /// ```
+    #[must_use]
+    pub fn send_timeout(mut self, timeout: Duration) -> ChannelConfig {
+        self.send_timeout = timeout;
+        self
+    }
+
+    /// The keep-alive interval of [`Subscription::into_body`] (15 s, as axum's, by default:
+    /// below the idle timeouts of common proxies).
+    ///
+    /// ```
+    /// let c = ssekit::channel::ChannelConfig::new().keep_alive(std::time::Duration::from_secs(20));
+    /// assert_eq!(c.get_keep_alive().as_secs(), 20);
+    /// ```
+    #[must_use]
+    pub fn keep_alive(mut self, interval: Duration) -> ChannelConfig {
+        self.keep_alive = interval;
+        self
+    }
+
+    /// The keep-alive interval.
+    ///
+    /// ```
+    /// assert_eq!(ssekit::channel::ChannelConfig::new().get_keep_alive().as_secs(), 15);
+    /// ```
+    #[must_use]
+    pub fn get_keep_alive(&self) -> Duration {
+        self.keep_alive
+    }
+
+    /// A `retry:` sent at the start of every subscription (how long a client waits before
+    /// reconnecting), if any.
+    ///
+    /// ```
+    /// let c = ssekit::channel::ChannelConfig::new().retry(Some(std::time::Duration::from_secs(1)));
+    /// # drop(c);
+    /// ```
+    #[must_use]
+    pub fn retry(mut self, retry: Option<Duration>) -> ChannelConfig {
+        self.retry = retry;
+        self
+    }
+
+    /// The `Retry-After` of a full channel ([`SubscribeError::Full`]).
+    ///
+    /// ```
+    /// let c = ssekit::channel::ChannelConfig::new().retry_after(std::time::Duration::from_secs(30));
+    /// # drop(c);
+    /// ```
+    #[must_use]
+    pub fn retry_after(mut self, after: Duration) -> ChannelConfig {
+        self.retry_after = after;
+        self
+    }
+
+    /// The type of the gap events the channel sends (`gap` by default); publishing an event
+    /// of this type is refused. It must be a valid event type (no line breaks): one that is
+    /// not falls back to `gap`.
+    ///
+    /// ```
+    /// let c = ssekit::channel::ChannelConfig::new().gap_event("ssekit-gap");
+    /// assert_eq!(c.get_gap_event(), "ssekit-gap");
+    /// ```
+    #[must_use]
+    pub fn gap_event(mut self, event_type: impl Into<String>) -> ChannelConfig {
+        let t = event_type.into();
+        if !t.is_empty() && !t.contains(['\r', '\n']) {
+            self.gap_event = t;
+        }
+        self
+    }
+
+    /// The type of gap events.
+    ///
+    /// ```
+    /// assert_eq!(ssekit::channel::ChannelConfig::new().get_gap_event(), "gap");
+    /// ```
+    #[must_use]
+    pub fn get_gap_event(&self) -> &str {
+        &self.gap_event
+    }
+
+    /// The epoch of the ids, instead of the clock's milliseconds: a server that keeps its log
+    /// elsewhere and starts again from it passes its epoch; tests pass a fixed one.
+    ///
+    /// ```
+    /// let c = ssekit::channel::Channel::new(ssekit::channel::ChannelConfig::new().epoch(42));
+    /// assert_eq!(c.epoch(), 42);
+    /// ```
+    #[must_use]
+    pub fn epoch(mut self, epoch: u64) -> ChannelConfig {
+        self.epoch = Some(epoch);
+        self
+    }
+}
+
+/// [`Channel::publish`] refused an event; nothing was published.
+///
+/// ```
+/// use ssekit::channel::{Channel, PublishError};
+/// use ssekit::Event;
+/// let channel = Channel::default();
+/// let forged = Event::builder().event("gap").data("{}").build().unwrap();
+/// assert!(matches!(channel.publish(forged), Err(PublishError::Reserved)));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PublishError {
+    /// The event has an id; the channel assigns them ([`Channel::publish_with_id`] takes one).
+    HasId,
+    /// The event's type is the channel's gap event type, which only the channel sends.
+    Reserved,
+    /// The event, encoded, is larger than [`ChannelConfig::max_event_bytes`].
+    TooLarge {
+        /// Its encoded length.
+        size: usize,
+        /// The largest taken.
+        max: usize,
+    },
+    /// An id given to [`Channel::publish_with_id`] is not after the newest.
+    NotAfterHead {
+        /// The newest id.
+        head: Seq,
+    },
+    /// The channel was shut down.
+    Closed,
+}
+
+impl fmt::Display for PublishError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PublishError::HasId => f.write_str("the event has an id; the channel assigns ids"),
+            PublishError::Reserved => f.write_str("the event's type is reserved for gap events"),
+            PublishError::TooLarge { size, max } => {
+                write!(f, "the event is {size} bytes encoded, more than {max}")
+            }
+            PublishError::NotAfterHead { head } => {
+                write!(f, "the id is not after the newest one ({head})")
+            }
+            PublishError::Closed => f.write_str("the channel was shut down"),
+        }
+    }
+}
+
+impl std::error::Error for PublishError {}
+
+/// [`Channel::subscribe`] refused a subscriber.
+///
+/// ```
+/// use ssekit::channel::{Channel, ChannelConfig, SubscribeError};
+/// let channel = Channel::new(ChannelConfig::new().max_subscribers(0));
+/// let err = channel.subscribe(None).unwrap_err();
+/// assert!(matches!(err, SubscribeError::Full { max: 0, .. }));
+/// assert_eq!(err.retry_after(), Some(std::time::Duration::from_secs(5)));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SubscribeError {
+    /// [`ChannelConfig::max_subscribers`] are subscribed: answer `503 Service Unavailable`
+    /// with `Retry-After` ([`SubscribeError::into_http_response`] does).
+    Full {
+        /// The cap.
+        max: usize,
+        /// When to try again ([`ChannelConfig::retry_after`]).
+        retry_after: Duration,
+    },
+}
+
+impl SubscribeError {
+    /// When the client should try again, if it should.
+    ///
+    /// ```
+    /// use ssekit::channel::SubscribeError;
+    /// let e = SubscribeError::Full { max: 1, retry_after: std::time::Duration::from_secs(9) };
+    /// assert_eq!(e.retry_after().unwrap().as_secs(), 9);
+    /// ```
+    #[must_use]
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            SubscribeError::Full { retry_after, .. } => Some(*retry_after),
+        }
+    }
+
+    /// The response to send: `503 Service Unavailable` with `Retry-After` in whole seconds
+    /// (at least 1), and an empty body (feature `http-body`).
+    ///
+    /// ```
+    /// use ssekit::channel::SubscribeError;
+    /// let e = SubscribeError::Full { max: 1, retry_after: std::time::Duration::from_millis(2500) };
+    /// let response: http::Response<()> = e.into_http_response();
+    /// assert_eq!(response.status(), 503);
+    /// assert_eq!(response.headers()["retry-after"], "3");
+    /// ```
+    #[cfg(feature = "http-body")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "http-body")))]
+    #[must_use]
+    pub fn into_http_response<B: Default>(self) -> http::Response<B> {
+        let mut response = http::Response::new(B::default());
+        *response.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
+        if let Some(after) = self.retry_after() {
+            let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+            response.headers_mut().insert(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from(secs.max(1)),
+            );
+        }
+        response
+    }
+}
+
+impl fmt::Display for SubscribeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SubscribeError::Full { max, .. } => {
+                write!(f, "the channel has its most subscribers ({max})")
+            }
+        }
+    }
+}
+
+impl std::error::Error for SubscribeError {}
+
+#[cfg(feature = "axum")]
+impl axum_core::response::IntoResponse for SubscribeError {
+    fn into_response(self) -> axum_core::response::Response {
+        self.into_http_response::<axum_core::body::Body>()
+    }
+}
+
+/// A topic of a [`Channel`]: a name the server made with [`Channel::topic`].
+///
+/// ```
+/// let channel = ssekit::channel::Channel::default();
+/// let scores = channel.topic("scores");
+/// assert_eq!(scores.name(), "scores");
+/// assert_eq!(channel.find_topic("scores"), Some(scores));
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Topic {
+    id: u32,
+    name: Arc<str>,
+}
+
+impl Topic {
+    /// Its name.
+    ///
+    /// ```
+    /// assert_eq!(ssekit::channel::Channel::default().topic("a").name(), "a");
+    /// ```
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl fmt::Debug for Topic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Topic").field(&self.name).finish()
+    }
+}
+
+struct State {
+    next: u64,
+    topics: HashMap<Arc<str>, u32>,
+    /// What shutdown tells subscribers (`retry:`), once shut down.
+    farewell: Option<Encoded>,
+}
+
+struct Shared {
+    hub: Hub<Seq>,
+    config: ChannelConfig,
+    epoch: u64,
+    state: Mutex<State>,
+}
+
+impl Shared {
+    fn state(&self) -> MutexGuard<'_, State> {
+        // Every update under this lock is one step: a poisoned lock is still consistent.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A broadcast channel of events; see the [module documentation](self). Cloning it gives
+/// another handle to the same channel.
+#[derive(Clone)]
+pub struct Channel {
+    shared: Arc<Shared>,
+}
+
+impl Default for Channel {
+    fn default() -> Channel {
+        Channel::new(ChannelConfig::new())
+    }
+}
+
+impl fmt::Debug for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Channel")
+            .field("epoch", &self.shared.epoch)
+            .field("head", &self.head())
+            .field("subscribers", &self.subscriber_count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Channel {
+    /// A channel with an empty history.
+    ///
+    /// ```
+    /// let channel = ssekit::channel::Channel::new(ssekit::channel::ChannelConfig::new());
+    /// assert_eq!(channel.head(), None);
+    /// ```
+    #[must_use]
+    pub fn new(config: ChannelConfig) -> Channel {
+        let epoch = config.epoch.unwrap_or_else(|| {
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        });
+        let max_event = config.max_event_bytes.min(config.history_bytes);
+        let hub = Hub::new(
+            HubConfig::new(config.history_events)
+                .max_bytes(Some(config.history_bytes))
+                .max_frame_bytes(Some(max_event))
+                .max_lag_time(Some(config.send_timeout))
+                .max_subscribers(Some(config.max_subscribers)),
+        );
+        let mut topics = HashMap::new();
+        topics.insert(Arc::from(""), hub::DEFAULT_TOPIC);
+        Channel {
+            shared: Arc::new(Shared {
+                hub,
+                config,
+                epoch,
+                state: Mutex::new(State {
+                    next: 0,
+                    topics,
+                    farewell: None,
+                }),
+            }),
+        }
+    }
+
+    /// The settings it was made with.
+    ///
+    /// ```
+    /// let channel = ssekit::channel::Channel::default();
+    /// assert_eq!(channel.config().get_gap_event(), "gap");
+    /// ```
+    #[must_use]
+    pub fn config(&self) -> &ChannelConfig {
+        &self.shared.config
+    }
+
+    /// The epoch of the ids it assigns.
+    ///
+    /// ```
+    /// let channel = ssekit::channel::Channel::new(ssekit::channel::ChannelConfig::new().epoch(9));
+    /// assert_eq!(channel.publish(ssekit::Event::new("x")).unwrap().epoch(), 9);
+    /// ```
+    #[must_use]
+    pub fn epoch(&self) -> u64 {
+        self.shared.epoch
+    }
+
+    /// The topic `name`, made if it is new. Only server code should make topics: each one
+    /// costs a few dozen bytes for the channel's life. The empty name is the default topic,
+    /// the one [`publish`](Self::publish) uses.
+    ///
+    /// ```
+    /// let channel = ssekit::channel::Channel::default();
+    /// assert_eq!(channel.topic("news"), channel.topic("news"));
+    /// ```
+    #[must_use]
+    pub fn topic(&self, name: &str) -> Topic {
+        let mut state = self.shared.state();
+        if let Some((name, &id)) = state.topics.get_key_value(name) {
+            return Topic {
+                id,
+                name: Arc::clone(name),
+            };
+        }
+        let id = u32::try_from(state.topics.len()).unwrap_or(u32::MAX);
+        let name: Arc<str> = Arc::from(name);
+        state.topics.insert(Arc::clone(&name), id);
+        Topic { id, name }
+    }
+
+    /// The topic `name` if it was made: how a server resolves the topics a client asks for
+    /// without letting it make any.
+    ///
+    /// ```
+    /// let channel = ssekit::channel::Channel::default();
+    /// assert_eq!(channel.find_topic("unknown"), None);
+    /// ```
+    #[must_use]
+    pub fn find_topic(&self, name: &str) -> Option<Topic> {
+        let state = self.shared.state();
+        let (name, &id) = state.topics.get_key_value(name)?;
+        Some(Topic {
+            id,
+            name: Arc::clone(name),
+        })
+    }
+
+    /// Publishes `event` in the default topic, under the next id; returns the id.
+    ///
+    /// # Errors
+    ///
+    /// [`PublishError::HasId`], [`PublishError::Reserved`], [`PublishError::TooLarge`] or
+    /// [`PublishError::Closed`]; nothing is published then.
+    ///
+    /// ```
+    /// let channel = ssekit::channel::Channel::new(ssekit::channel::ChannelConfig::new().epoch(1));
+    /// assert_eq!(channel.publish(ssekit::Event::new("a")).unwrap().to_string(), "1-0");
+    /// assert_eq!(channel.publish(ssekit::Event::new("b")).unwrap().to_string(), "1-1");
+    /// ```
+    pub fn publish(&self, event: Event) -> Result<Seq, PublishError> {
+        self.publish_in(hub::DEFAULT_TOPIC, None, event)
+    }
+
+    /// Publishes `event` in `topic`; see [`publish`](Self::publish).
+    ///
+    /// # Errors
+    ///
+    /// As [`publish`](Self::publish).
+    ///
+    /// ```
+    /// let channel = ssekit::channel::Channel::default();
+    /// let news = channel.topic("news");
+    /// channel.publish_to(&news, ssekit::Event::new("extra")).unwrap();
+    /// ```
+    pub fn publish_to(&self, topic: &Topic, event: Event) -> Result<Seq, PublishError> {
+        self.publish_in(topic.id, None, event)
+    }
+
+    /// Publishes `event` under an id the caller gives (a store's, say), which must be after
+    /// the newest (in any epoch), in `topic` (`None`: the default).
+    ///
+    /// # Errors
+    ///
+    /// [`PublishError::NotAfterHead`], and those of [`publish`](Self::publish) but `HasId`.
+    ///
+    /// ```
+    /// use ssekit::channel::{Channel, PublishError, Seq};
+    /// let channel = Channel::default();
+    /// channel.publish_with_id(Seq::new(5, 10), None, ssekit::Event::new("a")).unwrap();
+    /// let again = channel.publish_with_id(Seq::new(5, 10), None, ssekit::Event::new("b"));
+    /// assert_eq!(again, Err(PublishError::NotAfterHead { head: Seq::new(5, 10) }));
+    /// ```
+    pub fn publish_with_id(
+        &self,
+        id: Seq,
+        topic: Option<&Topic>,
+        event: Event,
+    ) -> Result<(), PublishError> {
+        let topic = topic.map_or(hub::DEFAULT_TOPIC, |t| t.id);
+        self.publish_in(topic, Some(id), event).map(drop)
+    }
+
+    fn publish_in(&self, topic: u32, id: Option<Seq>, event: Event) -> Result<Seq, PublishError> {
+        if event.id().is_some() {
+            return Err(PublishError::HasId);
+        }
+        if event
+            .event_type()
+            .is_some_and(|t| t.as_str() == self.shared.config.gap_event)
+        {
+            return Err(PublishError::Reserved);
+        }
+        // One lock from the id to the hub: ids reach the history in the order they are made.
+        let mut state = self.shared.state();
+        let seq = id.unwrap_or(Seq::new(self.shared.epoch, state.next));
+        let text = crate::text::Text::from(seq.to_string());
+        let frame = Encoded::new(&event.with_id(EventId::from_parsed(text)));
+        let max = self
+            .shared
+            .config
+            .max_event_bytes
+            .min(self.shared.config.history_bytes);
+        if frame.len() > max {
+            return Err(PublishError::TooLarge {
+                size: frame.len(),
+                max,
+            });
+        }
+        match self
+            .shared
+            .hub
+            .publish_in(topic, seq, frame.into_bytes(), Instant::now())
+        {
+            Ok(()) => {
+                if id.is_none() {
+                    state.next += 1;
+                } else if seq.epoch == self.shared.epoch {
+                    state.next = state.next.max(seq.offset.saturating_add(1));
+                }
+                Ok(seq)
+            }
+            Err(hub::PublishError::NotAfterHead { head }) => {
+                Err(PublishError::NotAfterHead { head })
+            }
+            Err(hub::PublishError::TooLarge { size, max }) => {
+                Err(PublishError::TooLarge { size, max })
+            }
+            Err(_) => Err(PublishError::Closed),
+        }
+    }
+
+    /// Subscribes to every topic. `last_event_id` is the client's `Last-Event-ID` (see
+    /// [`crate::body::last_event_id`]): the stream resumes exactly after it, or starts with a
+    /// gap event saying why it cannot. `None` (a new client) starts with the events
+    /// published from now on, after an `id:` of the newest event (so that a client that drops
+    /// before its first event still resumes from the right place).
+    ///
+    /// # Errors
+    ///
+    /// [`SubscribeError::Full`].
+    ///
+    /// ```
+    /// let channel = ssekit::channel::Channel::default();
+    /// let subscription = channel.subscribe(None).unwrap();
+    /// assert_eq!(channel.subscriber_count(), 1);
+    /// # drop(subscription);
+    /// ```
+    pub fn subscribe(&self, last_event_id: Option<&str>) -> Result<Subscription, SubscribeError> {
+        self.subscribe_in(None, last_event_id)
+    }
+
+    /// Subscribes to `topics` only: their events, in the order of the log, resumed with one id
+    /// across all of them; see [`subscribe`](Self::subscribe).
+    ///
+    /// # Errors
+    ///
+    /// [`SubscribeError::Full`].
+    ///
+    /// ```
+    /// use futures_util::StreamExt;
+    /// use ssekit::Event;
+    /// # futures_executor::block_on(async {
+    /// let channel = ssekit::channel::Channel::new(ssekit::channel::ChannelConfig::new().epoch(1));
+    /// let (a, b) = (channel.topic("a"), channel.topic("b"));
+    /// channel.publish_to(&a, Event::new("for a")).unwrap();
+    /// // Resumes after 1-0 (an event of `a`), in `b` only.
+    /// let mut only_b = channel.subscribe_to(&[b.clone()], Some("1-0")).unwrap();
+    /// channel.publish_to(&a, Event::new("for a")).unwrap();
+    /// channel.publish_to(&b, Event::new("for b")).unwrap();
+    /// assert_eq!(only_b.next().await.unwrap().as_bytes(), "id: 1-2\ndata: for b\n\n");
+    /// # });
+    /// ```
+    pub fn subscribe_to(
+        &self,
+        topics: &[Topic],
+        last_event_id: Option<&str>,
+    ) -> Result<Subscription, SubscribeError> {
+        let ids: Vec<u32> = topics.iter().map(|t| t.id).collect();
+        self.subscribe_in(Some(&ids), last_event_id)
+    }
+
+    fn subscribe_in(
+        &self,
+        topics: Option<&[u32]>,
+        last_event_id: Option<&str>,
+    ) -> Result<Subscription, SubscribeError> {
+        let full = |e: hub::SubscribeError| match e {
+            hub::SubscribeError::Full { max } => SubscribeError::Full {
+                max,
+                retry_after: self.shared.config.retry_after,
+            },
+        };
+        let epoch = self.shared.epoch;
+        let given = last_event_id.map(str::trim).filter(|s| !s.is_empty());
+        let parsed = given.map(|s| s.parse::<Seq>().ok());
+        let mut gap = None;
+        let join = match parsed {
+            None => self.shared.hub.subscribe_to(None, topics).map_err(full)?,
+            // Not one of our ids: say so (without echoing it), then live.
+            Some(None) => {
+                gap = Some(("unknown_id", None));
+                self.shared.hub.subscribe_to(None, topics).map_err(full)?
+            }
+            Some(Some(seq)) if seq.epoch < epoch => {
+                // From a history before this one: everything held is news to it.
+                gap = Some(("new_history", Some(seq)));
+                self.shared
+                    .hub
+                    .subscribe_to(Some(&seq), topics)
+                    .map_err(full)?
+            }
+            Some(Some(seq)) if seq.epoch > epoch => {
+                gap = Some(("unknown_id", Some(seq)));
+                self.shared.hub.subscribe_to(None, topics).map_err(full)?
+            }
+            Some(Some(seq)) => {
+                let join = self
+                    .shared
+                    .hub
+                    .subscribe_to(Some(&seq), topics)
+                    .map_err(full)?;
+                match join.position {
+                    Position::Resumed => join,
+                    Position::Backfill { .. } => {
+                        gap = Some(("history_too_short", Some(seq)));
+                        join
+                    }
+                    Position::Unknown => {
+                        gap = Some(("unknown_id", Some(seq)));
+                        join
+                    }
+                    // Newer than anything published: made up, or from a log this channel
+                    // does not hold. Live from here (the old registration goes first).
+                    _ => {
+                        drop(join);
+                        gap = Some(("unknown_id", Some(seq)));
+                        self.shared.hub.subscribe_to(None, topics).map_err(full)?
+                    }
+                }
+            }
+        };
+        // A stream that starts live (no usable id) first sets the client's last id to the
+        // head, so that a client that drops before its first event resumes from there. One
+        // that resumes or backfills must not: its last id is older than the head.
+        let live = matches!(parsed, None | Some(None)) || matches!(gap, Some(("unknown_id", _)));
+        let mut pending = VecDeque::new();
+        if let Some(retry) = self.shared.config.retry {
+            if let Ok(event) = Event::builder().retry(retry).build() {
+                pending.push_back(Encoded::new(&event));
+            }
+        }
+        let head = join
+            .head
+            .filter(|_| live)
+            .and_then(|head| Event::builder().id(head.to_string()).build().ok())
+            .map(|event| Encoded::new(&event));
+        Ok(Subscription {
+            shared: Arc::clone(&self.shared),
+            cursor: join.cursor,
+            pending,
+            first_gap: gap,
+            head,
+            done: false,
+        })
+    }
+
+    /// The newest id, if any.
+    ///
+    /// ```
+    /// let channel = ssekit::channel::Channel::default();
+    /// let id = channel.publish(ssekit::Event::new("x")).unwrap();
+    /// assert_eq!(channel.head(), Some(id));
+    /// ```
+    #[must_use]
+    pub fn head(&self) -> Option<Seq> {
+        self.shared.hub.head()
+    }
+
+    /// Subscribers now.
+    ///
+    /// ```
+    /// assert_eq!(ssekit::channel::Channel::default().subscriber_count(), 0);
+    /// ```
+    #[must_use]
+    pub fn subscriber_count(&self) -> usize {
+        self.shared.hub.subscriber_count()
+    }
+
+    /// Drops the subscribers that have left an event untaken for longer than the send timeout
+    /// (publishing does it too): call it from a timer when publishes may pause for long.
+    /// Returns how many it dropped.
+    ///
+    /// ```
+    /// let channel = ssekit::channel::Channel::default();
+    /// assert_eq!(channel.evict_lagging(std::time::Instant::now()), 0);
+    /// ```
+    #[allow(clippy::must_use_candidate)] // called for its effect
+    pub fn evict_lagging(&self, now: Instant) -> usize {
+        self.shared.hub.evict_lagging(now)
+    }
+
+    /// Shuts the channel down: publishing fails from now on, and every subscription sends
+    /// what is left for it, then `retry: <come_back_in>` (when clients should reconnect, to
+    /// another instance or this one restarted), and ends.
+    ///
+    /// ```
+    /// use futures_util::StreamExt;
+    /// # futures_executor::block_on(async {
+    /// let channel = ssekit::channel::Channel::default();
+    /// let subscription = channel.subscribe(None).unwrap();
+    /// channel.shutdown(std::time::Duration::from_secs(3));
+    /// let frames: Vec<_> = subscription.collect().await;
+    /// assert_eq!(frames.last().unwrap().as_bytes(), "retry: 3000\n\n");
+    /// # });
+    /// ```
+    pub fn shutdown(&self, come_back_in: Duration) {
+        {
+            let mut state = self.shared.state();
+            let bye = Event::builder()
+                .retry(come_back_in)
+                .build()
+                .map(|e| Encoded::new(&e))
+                .unwrap_or_default();
+            state.farewell = Some(bye);
+        }
+        self.shared.hub.close();
+    }
+
+    /// Whether [`shutdown`](Self::shutdown) was called.
+    ///
+    /// ```
+    /// assert!(!ssekit::channel::Channel::default().is_shut_down());
+    /// ```
+    #[must_use]
+    pub fn is_shut_down(&self) -> bool {
+        self.shared.hub.is_closed()
+    }
+}
+
+/// One subscriber's stream of [`Encoded`] frames; see [`Channel::subscribe`]. It ends when
+/// the channel shuts down (after a `retry:`), or when the subscriber is dropped for leaving an
+/// event untaken past the send timeout. Dropping it unsubscribes.
+pub struct Subscription {
+    shared: Arc<Shared>,
+    cursor: Cursor<Seq>,
+    pending: VecDeque<Encoded>,
+    /// The gap to announce before anything else: why, and the id it was about.
+    first_gap: Option<(&'static str, Option<Seq>)>,
+    /// `id: <head>`, sent after that gap, for a stream that starts live.
+    head: Option<Encoded>,
+    done: bool,
+}
+
+impl fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscription")
+            .field("last", &self.cursor.last_id())
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Subscription {
+    /// The last id it delivered, or the one it resumed after.
+    ///
+    /// ```
+    /// let channel = ssekit::channel::Channel::new(ssekit::channel::ChannelConfig::new().epoch(1));
+    /// channel.publish(ssekit::Event::new("x")).unwrap();
+    /// let s = channel.subscribe(Some("1-0")).unwrap();
+    /// assert_eq!(s.last_id().unwrap().to_string(), "1-0");
+    /// ```
+    #[must_use]
+    pub fn last_id(&self) -> Option<Seq> {
+        self.cursor.last_id().copied()
+    }
+
+    fn gap_frame(&self, reason: &str, last: Option<Seq>, resumes_at: Option<Seq>) -> Encoded {
+        let id = |s: Option<Seq>| s.map_or_else(|| "null".to_string(), |s| format!("\"{s}\""));
+        let data = format!(
+            "{{\"reason\":\"{reason}\",\"last_event_id\":{},\"resumes_at\":{}}}",
+            id(last),
+            id(resumes_at)
+        );
+        Event::builder()
+            .event(self.shared.config.gap_event.as_str())
+            .data(data)
+            .build()
+            .map(|e| Encoded::new(&e))
+            .unwrap_or_default()
+    }
+
+    /// A response body: these frames, keep-alive comments at the channel's interval
+    /// ([`ChannelConfig::keep_alive`], 15 s by default) on tokio's clock. With `http-body`,
+    /// `into_body().into_http_response()` is the whole response.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let channel = ssekit::channel::Channel::default();
+    /// let response = channel.subscribe(None).unwrap().into_body().into_http_response();
+    /// assert_eq!(response.headers()["content-type"], "text/event-stream");
+    /// # }
+    /// ```
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+    pub fn into_body(self) -> crate::EncodeStream<Subscription, crate::TokioTimer> {
+        let interval = self.shared.config.keep_alive;
+        crate::EncodeStream::new(self).keep_alive_tokio(interval)
+    }
+}
+
+impl Stream for Subscription {
+    type Item = Encoded;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Encoded>> {
+        let this = self.get_mut();
+        if let Some(frame) = this.pending.pop_front() {
+            return Poll::Ready(Some(frame));
+        }
+        if this.done {
+            return Poll::Ready(None);
+        }
+        if this.first_gap.is_none() {
+            if let Some(head) = this.head.take() {
+                return Poll::Ready(Some(head));
+            }
+        }
+        if let Some((reason, last)) = this.first_gap {
+            // Where it resumes: the first frame the cursor has, when it has one now.
+            let next = match Pin::new(&mut this.cursor).poll_next(cx) {
+                Poll::Ready(Some(item)) => Some(item),
+                _ => None,
+            };
+            let resumes_at = match &next {
+                Some(Delivery::Frame { id, .. }) => Some(*id),
+                Some(Delivery::Gap { next, .. }) => Some(*next),
+                _ => None,
+            };
+            this.first_gap = None;
+            let gap = this.gap_frame(reason, last, resumes_at);
+            let head = this.head.take().unwrap_or_default();
+            match next {
+                Some(Delivery::Frame { frame, .. }) => {
+                    let frame = Encoded::from_trusted(frame);
+                    this.pending.push_back(Encoded::concat([gap, head, frame]));
+                }
+                Some(Delivery::Evicted(_)) => this.done = true,
+                // A gap right away is this same gap.
+                _ => this.pending.push_back(Encoded::concat([gap, head])),
+            }
+            if let Some(frame) = this.pending.pop_front() {
+                return Poll::Ready(Some(frame));
+            }
+        }
+        match Pin::new(&mut this.cursor).poll_next(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(Delivery::Frame { frame, .. })) => {
+                Poll::Ready(Some(Encoded::from_trusted(frame)))
+            }
+            Poll::Ready(Some(Delivery::Gap { last, next })) => {
+                Poll::Ready(Some(this.gap_frame("lagged", last, Some(next))))
+            }
+            // Dropped for lagging: the stream ends, and the client resumes where it was.
+            Poll::Ready(Some(Delivery::Evicted(_))) => {
+                this.done = true;
+                Poll::Ready(None)
+            }
+            Poll::Ready(None) => {
+                this.done = true;
+                Poll::Ready(this.shared.state().farewell.clone())
+            }
+        }
+    }
+}
+
+#[cfg(all(feature = "axum", feature = "tokio"))]
+impl axum_core::response::IntoResponse for Subscription {
+    fn into_response(self) -> axum_core::response::Response {
+        self.into_body().into_response()
+    }
+}
