@@ -210,6 +210,8 @@ pub struct ChannelConfig {
     retry_after: Duration,
     gap_event: String,
     epoch: Option<u64>,
+    replay: usize,
+    wait_for_ahead: bool,
 }
 
 impl Default for ChannelConfig {
@@ -240,6 +242,8 @@ impl ChannelConfig {
             retry_after: Duration::from_secs(5),
             gap_event: "gap".to_string(),
             epoch: None,
+            replay: 0,
+            wait_for_ahead: false,
         }
     }
 
@@ -389,6 +393,44 @@ impl ChannelConfig {
     #[must_use]
     pub fn get_gap_event(&self) -> &str {
         &self.gap_event
+    }
+
+    /// A new subscriber (no `Last-Event-ID`) first gets the events of its topics among the
+    /// last `n` published (a scoreboard replays the match so far, a chat its last lines);
+    /// `0` (the default): only what is published from now on.
+    ///
+    /// ```
+    /// use futures_util::StreamExt;
+    /// use ssekit::channel::{Channel, ChannelConfig};
+    /// # futures_executor::block_on(async {
+    /// let channel = Channel::new(ChannelConfig::new().epoch(1).replay_to_new(2));
+    /// for text in ["a", "b", "c"] {
+    ///     channel.publish(ssekit::Event::new(text)).unwrap();
+    /// }
+    /// let mut new = channel.subscribe(None).unwrap();
+    /// assert_eq!(new.next().await.unwrap().as_bytes(), "id: 1-1\ndata: b\n\n");
+    /// # });
+    /// ```
+    #[must_use]
+    pub fn replay_to_new(mut self, n: usize) -> ChannelConfig {
+        self.replay = n;
+        self
+    }
+
+    /// What a subscriber whose id is ahead of the newest event (in this epoch) gets: by
+    /// default a gap event and the stream from now on, as the id was never issued here. With
+    /// `true` it waits for the events after that id instead, as it should when the log is
+    /// written elsewhere too (several instances behind one store: another one published it
+    /// first) or is replayed with the same ids after a restart.
+    ///
+    /// ```
+    /// let c = ssekit::channel::ChannelConfig::new().wait_for_ahead(true);
+    /// # drop(c);
+    /// ```
+    #[must_use]
+    pub fn wait_for_ahead(mut self, wait: bool) -> ChannelConfig {
+        self.wait_for_ahead = wait;
+        self
     }
 
     /// The epoch of the ids, instead of the clock's milliseconds: a server that keeps its log
@@ -882,36 +924,48 @@ impl Channel {
             },
         };
         let epoch = self.shared.epoch;
+        let replay = self.shared.config.replay;
         let given = last_event_id.map(str::trim).filter(|s| !s.is_empty());
         let parsed = given.map(|s| s.parse::<Seq>().ok());
         let mut gap = None;
         let join = match parsed {
-            None => self.shared.hub.subscribe_to(None, topics).map_err(full)?,
+            None => self
+                .shared
+                .hub
+                .subscribe_to(None, topics, replay)
+                .map_err(full)?,
             // Not one of our ids: say so (without echoing it), then live.
             Some(None) => {
                 gap = Some(("unknown_id", None));
-                self.shared.hub.subscribe_to(None, topics).map_err(full)?
+                self.shared
+                    .hub
+                    .subscribe_to(None, topics, replay)
+                    .map_err(full)?
             }
             Some(Some(seq)) if seq.epoch < epoch => {
                 // From a history before this one: everything held is news to it.
                 gap = Some(("new_history", Some(seq)));
                 self.shared
                     .hub
-                    .subscribe_to(Some(&seq), topics)
+                    .subscribe_to(Some(&seq), topics, 0)
                     .map_err(full)?
             }
             Some(Some(seq)) if seq.epoch > epoch => {
                 gap = Some(("unknown_id", Some(seq)));
-                self.shared.hub.subscribe_to(None, topics).map_err(full)?
+                self.shared
+                    .hub
+                    .subscribe_to(None, topics, replay)
+                    .map_err(full)?
             }
             Some(Some(seq)) => {
                 let join = self
                     .shared
                     .hub
-                    .subscribe_to(Some(&seq), topics)
+                    .subscribe_to(Some(&seq), topics, 0)
                     .map_err(full)?;
                 match join.position {
                     Position::Resumed => join,
+                    Position::Ahead if self.shared.config.wait_for_ahead => join,
                     Position::Backfill { .. } => {
                         gap = Some(("history_too_short", Some(seq)));
                         join
@@ -925,32 +979,38 @@ impl Channel {
                     _ => {
                         drop(join);
                         gap = Some(("unknown_id", Some(seq)));
-                        self.shared.hub.subscribe_to(None, topics).map_err(full)?
+                        self.shared
+                            .hub
+                            .subscribe_to(None, topics, replay)
+                            .map_err(full)?
                     }
                 }
             }
         };
-        // A stream that starts live (no usable id) first sets the client's last id to the
-        // head, so that a client that drops before its first event resumes from there. One
-        // that resumes or backfills must not: its last id is older than the head.
-        let live = matches!(parsed, None | Some(None)) || matches!(gap, Some(("unknown_id", _)));
-        let mut pending = VecDeque::new();
-        if let Some(retry) = self.shared.config.retry {
-            if let Ok(event) = Event::builder().retry(retry).build() {
-                pending.push_back(Encoded::new(&event));
-            }
-        }
+        // A stream that starts live (no usable id, nothing replayed) first sets the client's
+        // last id to the head, so that a client that drops before its first event resumes
+        // from there. One that resumes or backfills must not: its last id is older.
+        let live = replay == 0
+            && (matches!(parsed, None | Some(None)) || matches!(gap, Some(("unknown_id", _))));
         let head = join
             .head
             .filter(|_| live)
             .and_then(|head| Event::builder().id(head.to_string()).build().ok())
             .map(|event| Encoded::new(&event));
+        // `retry` rides on the first block sent: a block of `retry` alone is taken for an
+        // empty event by some clients.
+        let retry = self.shared.config.retry.map(|retry| {
+            let ms = u64::try_from(retry.as_millis()).unwrap_or(u64::MAX);
+            Encoded::from_trusted(format!("retry: {ms}\n").into())
+        });
+        let pending = VecDeque::new();
         Ok(Subscription {
             shared: Arc::clone(&self.shared),
             cursor: join.cursor,
             pending,
             first_gap: gap,
             head,
+            retry,
             done: false,
         })
     }
@@ -1039,6 +1099,8 @@ pub struct Subscription {
     first_gap: Option<(&'static str, Option<Seq>)>,
     /// `id: <head>`, sent after that gap, for a stream that starts live.
     head: Option<Encoded>,
+    /// A `retry:` line, sent in front of the first block.
+    retry: Option<Encoded>,
     done: bool,
 }
 
@@ -1104,6 +1166,19 @@ impl Stream for Subscription {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Encoded>> {
         let this = self.get_mut();
+        match this.poll_frame(cx) {
+            Poll::Ready(Some(frame)) => match this.retry.take() {
+                Some(retry) => Poll::Ready(Some(Encoded::concat([retry, frame]))),
+                None => Poll::Ready(Some(frame)),
+            },
+            other => other,
+        }
+    }
+}
+
+impl Subscription {
+    fn poll_frame(&mut self, cx: &mut Context<'_>) -> Poll<Option<Encoded>> {
+        let this = self;
         if let Some(frame) = this.pending.pop_front() {
             return Poll::Ready(Some(frame));
         }

@@ -810,14 +810,16 @@ impl<K: Ord + Clone> Hub<K> {
     /// assert_eq!(position(99), Position::Ahead);
     /// ```
     pub fn subscribe(&self, after: Option<&K>) -> Result<Join<K>, SubscribeError> {
-        self.subscribe_to(after, None)
+        self.subscribe_to(after, None, 0)
     }
 
-    /// [`subscribe`](Self::subscribe) to the frames of some topics only (`None`: all).
+    /// [`subscribe`](Self::subscribe) to the frames of some topics only (`None`: all); a new
+    /// subscriber (`after` is `None`) starts `replay` frames back.
     pub(crate) fn subscribe_to(
         &self,
         after: Option<&K>,
         topics: Option<&[u32]>,
+        replay: usize,
     ) -> Result<Join<K>, SubscribeError> {
         let mut inner = self.shared.lock();
         if let Some(max) = self.shared.config.max_subscribers {
@@ -838,7 +840,11 @@ impl<K: Ord + Clone> Hub<K> {
         });
         let end = inner.end();
         let (pos, position, skip) = match after {
-            None => (end, Position::Live, None),
+            None => (
+                end - inner.ring.len().min(replay) as u64,
+                Position::Live,
+                None,
+            ),
             Some(after) => match (inner.ring.front(), inner.ring.back()) {
                 (Some(oldest), Some(_)) if after < &oldest.id => {
                     // Older than the ring. For a cursor on some topics, nothing may be missing:

@@ -343,6 +343,58 @@ fn a_subscriber_that_falls_off_the_history_is_told() {
 }
 
 #[test]
+fn a_new_subscriber_can_be_replayed_the_recent_history() {
+    let channel = channel(ChannelConfig::new().replay_to_new(3));
+    let (a, b) = (channel.topic("a"), channel.topic("b"));
+    for n in 0..6u64 {
+        let topic = if n % 2 == 0 { &a } else { &b };
+        channel
+            .publish_to(topic, Event::new(format!("{n}")))
+            .unwrap();
+    }
+    let mut parser = Parser::new();
+    let mut all = channel.subscribe(None).unwrap();
+    let got = take_ready(&mut all, &mut parser, "gap");
+    assert_eq!(
+        messages(&got),
+        [
+            (id(3), "3".into()),
+            (id(4), "4".into()),
+            (id(5), "5".into())
+        ]
+    );
+    // On some topics: theirs among the last three.
+    let mut parser = Parser::new();
+    let mut only_a = channel
+        .subscribe_to(std::slice::from_ref(&a), None)
+        .unwrap();
+    let got = take_ready(&mut only_a, &mut parser, "gap");
+    assert_eq!(messages(&got), [(id(4), "4".into())]);
+}
+
+#[test]
+fn an_id_ahead_waits_when_the_log_is_written_elsewhere_too() {
+    let channel = channel(ChannelConfig::new().wait_for_ahead(true));
+    channel.publish(Event::new("0")).unwrap();
+    let mut parser = Parser::new();
+    // Another instance published up to 3 already; this one has only 0.
+    let mut sub = channel.subscribe(Some(&id(3))).unwrap();
+    for n in 1..6 {
+        channel
+            .publish_with_id(Seq::new(EPOCH, n), None, Event::new(format!("{n}")))
+            .unwrap();
+    }
+    let got = take_ready(&mut sub, &mut parser, "gap");
+    assert!(gaps(&got).is_empty(), "{:?}", gaps(&got));
+    assert_eq!(messages(&got), [(id(4), "4".into()), (id(5), "5".into())]);
+    // The next id the channel assigns follows the ones given.
+    assert_eq!(
+        channel.publish(Event::new("6")).unwrap(),
+        Seq::new(EPOCH, 6)
+    );
+}
+
+#[test]
 fn a_full_channel_answers_503_with_retry_after() {
     let channel = channel(
         ChannelConfig::new()
@@ -393,8 +445,8 @@ async fn shutdown_tells_everyone_when_to_come_back() {
     assert_eq!(
         frames,
         [
-            "retry: 1000\n\n".to_string(),
-            format!("id: {}\ndata: last\n\n", id(0)),
+            // `retry` rides on the first block: never a block of its own.
+            format!("retry: 1000\nid: {}\ndata: last\n\n", id(0)),
             "retry: 10000\n\n".to_string(),
         ]
     );

@@ -1,27 +1,33 @@
 //! The match engine shared by the `live_scores` and `hyper_server` examples: it plays one match
-//! from `match.json` for everyone (a broadcast, not a replay per connection), keeps the history
-//! so that a late joiner or a reconnecting client gets exactly what it missed, and hands each
-//! connection a stream of `ssekit::Event`s.
+//! from `match.json` into an `ssekit::channel::Channel` (a broadcast, not a replay per
+//! connection), and the channel gives each connection exactly what it missed.
 //!
 //! Framework-agnostic: it needs tokio and ssekit, nothing from axum or hyper.
 
 use std::collections::HashMap;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use ssekit::channel::{Channel, ChannelConfig, Seq, SubscribeError};
+use ssekit::encode::Encoded;
 use ssekit::Event;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 
 /// The match file shipped with the example.
 pub const MATCH_JSON: &str = include_str!("match.json");
 
 /// How long a browser waits before reconnecting, sent as `retry:` with the first event of
-/// every connection (not as a block of its own, which some clients take for an empty event).
+/// every connection.
 pub const RETRY: Duration = Duration::from_millis(1000);
+
+/// The epoch of the match's event ids (`<epoch>-<n>`): fixed, because the match is the same
+/// every time it is played, so that a client can resume on a restarted server.
+pub const EPOCH: u64 = 1_671_375_600_000;
 
 #[derive(Deserialize)]
 struct MatchFile {
@@ -53,34 +59,29 @@ struct FileMoment {
     extra: HashMap<String, Value>,
 }
 
-/// One published event: its id (1, 2, 3, … in match order) and the event to send.
-#[derive(Clone)]
-pub struct Published {
-    pub id: u64,
-    pub event: Event,
-}
-
-struct History {
-    events: Vec<Published>,
-    over: bool,
-}
-
 /// One match, shared by every connection.
 pub struct Game {
     info: Value,
     moments: Vec<FileMoment>,
-    history: Mutex<History>,
-    live: broadcast::Sender<Published>,
+    /// The match as it is played: every event, with its id, for every connection.
+    channel: Channel,
+    /// Moments published so far.
+    played: AtomicUsize,
     /// Bumped by `/admin/disconnect`: every open stream ends.
     cut: watch::Sender<u64>,
 }
 
+/// A connection's stream of encoded events.
+pub type Events = Pin<Box<dyn Stream<Item = Encoded> + Send>>;
+
 /// What a connection gets.
 pub enum Subscription {
     /// The events after the client's last id, then the live ones, until full time.
-    Stream(Pin<Box<dyn Stream<Item = Event> + Send>>),
+    Stream(Events),
     /// The client has seen the whole match: `204 No Content` tells it to stop reconnecting.
     Over,
+    /// Too many connections: `503 Service Unavailable` with `Retry-After`.
+    Full(SubscribeError),
 }
 
 impl Game {
@@ -93,16 +94,22 @@ impl Game {
             "away": file.away,
             "events": file.events.len(),
         });
-        let (live, _) = broadcast::channel(64);
+        // The whole match fits the history, and a new client gets all of it so far; an id
+        // not played yet (a client of a server restarted mid-match) waits for what follows.
+        let channel = Channel::new(
+            ChannelConfig::new()
+                .epoch(EPOCH)
+                .history_events(file.events.len())
+                .replay_to_new(file.events.len())
+                .wait_for_ahead(true)
+                .retry(Some(RETRY)),
+        );
         let (cut, _) = watch::channel(0);
         Arc::new(Game {
             info,
             moments: file.events,
-            history: Mutex::new(History {
-                events: Vec::new(),
-                over: false,
-            }),
-            live,
+            channel,
+            played: AtomicUsize::new(0),
             cut,
         })
     }
@@ -114,17 +121,17 @@ impl Game {
 
     /// Plays the match at `speed` times real time (`0`: all at once).
     pub async fn play(self: Arc<Self>, speed: f64) {
-        let script = self.script(speed);
-        let total = script.len();
-        for (i, moment) in script.into_iter().enumerate() {
+        for moment in self.script(speed) {
             tokio::time::sleep(moment.wait).await;
-            let id = i as u64 + 1;
-            let mut builder = Event::builder().id(id).json(&moment.data);
+            let mut builder = Event::builder().json(&moment.data);
             if let Some(kind) = moment.kind {
                 builder = builder.event(kind);
             }
             let event = builder.build().expect("match events are valid");
-            self.publish(Published { id, event }, i + 1 == total);
+            self.channel
+                .publish(event)
+                .expect("match events fit the channel");
+            self.played.fetch_add(1, Ordering::Release);
         }
     }
 
@@ -164,132 +171,71 @@ impl Game {
         script
     }
 
-    fn publish(&self, published: Published, last: bool) {
-        let mut history = self.history.lock().unwrap();
-        history.events.push(published.clone());
-        history.over = last;
-        // Sent under the lock, so that a subscriber sees each event exactly once: either in
-        // the history it copied or on the channel it joined while holding the lock.
-        let _ = self.live.send(published);
-    }
-
     /// Ends every open stream, as a server restart would: browsers reconnect with
     /// `Last-Event-ID`.
     pub fn cut_connections(&self) {
         self.cut.send_modify(|n| *n += 1);
     }
 
+    /// The id of the `n`th moment (from 0).
+    pub fn id(n: u64) -> Seq {
+        Seq::new(EPOCH, n)
+    }
+
     /// The stream for a client that last saw `after` (`None`: a new client).
     ///
     /// Every id gets a well-defined answer: full time's id (the last) is `Over`; an id this
-    /// match never has (past the last) is treated as none, so the client gets the match so
-    /// far; an id not played yet (a server restarted mid-match, a client from its earlier run)
-    /// waits for the events after it. Every stream ends at full time.
-    pub fn subscribe(self: &Arc<Self>, after: Option<u64>) -> Subscription {
-        let last = self.moments.len() as u64;
+    /// match never has is treated as none, so the client gets the match so far; an id not
+    /// played yet (a server restarted mid-match, a client from its earlier run) waits for the
+    /// events after it. Every stream ends at full time.
+    pub fn subscribe(&self, after: Option<Seq>) -> Subscription {
+        let full_time = Game::id(self.moments.len() as u64 - 1);
         let after = match after {
-            Some(id) if id > last => {
+            Some(id) if id > full_time => {
                 eprintln!("client connected with an id past the match ({id}), from the start");
-                0
+                None
             }
+            // The moment's number in the match, 1 to 40.
             Some(id) => {
-                eprintln!("client connected, resuming after event {id}");
-                if id == last {
-                    return Subscription::Over;
-                }
-                id
+                eprintln!("client connected, resuming after event {}", id.offset() + 1);
+                Some(id)
             }
             None => {
                 eprintln!("client connected, from the start");
-                0
+                None
             }
         };
-        let (backlog, live, over) = {
-            let history = self.history.lock().unwrap();
-            let start = usize::try_from(after)
-                .unwrap_or(usize::MAX)
-                .min(history.events.len());
-            (
-                history.events[start..].to_vec(),
-                self.live.subscribe(),
-                history.over,
-            )
-        };
-        if over && backlog.is_empty() {
+        if after == Some(full_time) {
             return Subscription::Over;
         }
-        let state = Conn {
-            game: Arc::clone(self),
-            pending: backlog.into(),
-            sent: after,
-            live,
-            cut: self.cut.subscribe(),
-            done: false,
-            retry: Some(RETRY),
+        let last_event_id = after.map(|id| id.to_string());
+        let events = match self.channel.subscribe(last_event_id.as_deref()) {
+            Ok(events) => events,
+            Err(full) => return Subscription::Full(full),
         };
-        Subscription::Stream(Box::pin(futures_util::stream::unfold(state, Conn::next)))
-    }
-
-    fn history_after(&self, after: u64) -> Vec<Published> {
-        let history = self.history.lock().unwrap();
-        let start = usize::try_from(after)
-            .unwrap_or(usize::MAX)
-            .min(history.events.len());
-        history.events[start..].to_vec()
-    }
-}
-
-struct Conn {
-    game: Arc<Game>,
-    pending: std::collections::VecDeque<Published>,
-    sent: u64,
-    live: broadcast::Receiver<Published>,
-    cut: watch::Receiver<u64>,
-    done: bool,
-    /// Sent with the first event.
-    retry: Option<Duration>,
-}
-
-impl Conn {
-    async fn next(mut self) -> Option<(Event, Conn)> {
-        loop {
-            if self.done {
-                return None;
-            }
-            if let Some(p) = self.pending.pop_front() {
-                if p.id <= self.sent {
-                    continue; // already sent (the backlog and the channel overlap after a lag)
-                }
-                self.sent = p.id;
-                if p.id == self.game.moments.len() as u64 {
-                    self.done = true; // full time: end the stream after this event
-                }
-                let event = match self.retry.take() {
-                    Some(retry) => p.event.with_retry(retry),
-                    None => p.event,
-                };
-                return Some((event, self));
-            }
-            tokio::select! {
-                received = self.live.recv() => match received {
-                    Ok(p) => self.pending.push_back(p),
-                    // Too slow for the channel: catch up from the history; nothing is lost.
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
-                        self.pending = self.game.history_after(self.sent).into();
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return None,
-                },
-                _ = self.cut.changed() => return None,
-            }
-        }
+        let cut = self.cut.subscribe();
+        // The channel's stream, until full time has been sent or the connection is cut.
+        let stream = futures_util::stream::unfold(Some((events, cut)), move |state| async move {
+            let (mut events, mut cut) = state?;
+            let frame = tokio::select! {
+                frame = events.next() => frame?,
+                _ = cut.changed() => return None,
+            };
+            let over = events.last_id() == Some(full_time);
+            Some((frame, (!over).then_some((events, cut))))
+        });
+        Subscription::Stream(Box::pin(stream))
     }
 }
 
 /// Where a client resumes, from the id that [`ssekit::body::last_event_id`] found in its
-/// request. This game's ids are numbers: any other id is treated as none, and the client gets
-/// the match from the start.
-pub fn resume_after(id: Option<ssekit::EventId>) -> Option<u64> {
-    id?.trim().parse().ok()
+/// request: one of this match's ids (`<epoch>-<n>`). Any other id is treated as none, and
+/// the client gets the match so far.
+pub fn resume_after(id: Option<ssekit::EventId>) -> Option<Seq> {
+    id?.trim()
+        .parse()
+        .ok()
+        .filter(|id: &Seq| id.epoch() == EPOCH)
 }
 
 /// Binds 127.0.0.1 on `PORT` (default 3000; `0` picks a free port) and starts playing the
@@ -320,10 +266,8 @@ pub fn match_speed() -> f64 {
 /// live), a few words per `data:` chunk in the shape of a chat-completion delta, ending with
 /// `data: [DONE]`.
 pub fn report(game: &Game) -> impl Stream<Item = Event> + Send {
-    let (played, over) = {
-        let history = game.history.lock().unwrap();
-        (history.events.len(), history.over)
-    };
+    let played = game.played.load(Ordering::Acquire);
+    let over = played == game.moments.len();
     let (home, away) = (
         game.info["home"]["name"]
             .as_str()

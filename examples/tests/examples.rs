@@ -7,7 +7,7 @@ use common::examples;
 
 use std::time::Duration;
 
-use examples::{expected_match, Running};
+use examples::{expected_match, match_id, Running};
 use futures_util::StreamExt;
 use ssekit::{Item, ItemStream, ParserConfig};
 
@@ -92,32 +92,31 @@ async fn check_scores_server(name: &str) {
 
     // Resuming with Last-Event-ID gets exactly what follows: nothing missed, nothing repeated.
     for k in [1, 17, 39] {
-        let (_, resumed) = read(&events, Some(&k.to_string()), usize::MAX).await;
+        let (_, resumed) = read(&events, Some(&match_id(k - 1)), usize::MAX).await;
         assert_eq!(resumed.messages, all[k..], "{name} resuming after {k}");
     }
     // So does the query parameter; the header wins over it.
-    let (_, q) = read(&format!("{events}?last_event_id=30"), None, usize::MAX).await;
+    let after_30 = format!("{events}?last_event_id={}", match_id(29));
+    let (_, q) = read(&after_30, None, usize::MAX).await;
     assert_eq!(q.messages, all[30..]);
-    let (_, both) = read(
-        &format!("{events}?last_event_id=30"),
-        Some("35"),
-        usize::MAX,
-    )
-    .await;
+    let (_, both) = read(&after_30, Some(&match_id(34)), usize::MAX).await;
     assert_eq!(both.messages, all[35..]);
     // A client that has seen full time is told to stop.
-    let (status, _) = read(&events, Some("40"), usize::MAX).await;
+    let (status, _) = read(&events, Some(&match_id(39)), usize::MAX).await;
     assert_eq!(status, 204, "{name}");
-    // Any other id gets a well-defined answer that ends: an id past the match, huge or not a
-    // number is treated as none (the match so far, here all of it), never keep-alives forever.
+    // Any other id gets a well-defined answer that ends: an id past the match, of another
+    // epoch, huge or not an id is treated as none (the match so far, here all of it), never
+    // keep-alives forever.
     for id in [
-        "41",
-        "18446744073709551615",
-        "99999999999999999999999",
-        "abc",
-        "-1",
+        match_id(40),
+        "1-0".to_owned(),
+        "41".to_owned(),
+        format!("{}-18446744073709551615", ssekit_examples::game::EPOCH),
+        "99999999999999999999999-1".to_owned(),
+        "abc".to_owned(),
+        "-1".to_owned(),
     ] {
-        let (status, got) = read(&events, Some(id), usize::MAX).await;
+        let (status, got) = read(&events, Some(&id), usize::MAX).await;
         assert_eq!(
             (status, &got.messages),
             (200, &all),
@@ -129,7 +128,7 @@ async fn check_scores_server(name: &str) {
     // some clients (httpx-sse) take for an empty event.
     let wire = reqwest::get(&events).await.unwrap().text().await.unwrap();
     let blocks: Vec<&str> = wire.split("\n\n").filter(|b| !b.is_empty()).collect();
-    assert!(blocks[0].contains("\nretry: 1000\n"), "{:?}", blocks[0]);
+    assert!(blocks[0].starts_with("retry: 1000\n"), "{:?}", blocks[0]);
     assert!(blocks[0].contains("\ndata: "), "{:?}", blocks[0]);
     assert!(blocks
         .iter()
@@ -362,13 +361,13 @@ async fn proxy_re_serves_upstream_with_resume_and_its_own_keep_alive() {
         Some(Duration::from_secs(1)),
         "retry passes through"
     );
-    let (_, resumed) = read(&events, Some("25"), usize::MAX).await;
+    let (_, resumed) = read(&events, Some(&match_id(24)), usize::MAX).await;
     assert_eq!(
         resumed.messages,
         all[25..],
         "Last-Event-ID is forwarded upstream"
     );
-    let (status, _) = read(&events, Some("40"), usize::MAX).await;
+    let (status, _) = read(&events, Some(&match_id(39)), usize::MAX).await;
     assert_eq!(status, 204, "upstream's 204 is passed on");
 
     // Upstream silent: the proxy's own keep-alives keep the downstream connection alive.
@@ -415,7 +414,8 @@ async fn client_survives_a_server_restart_mid_match() {
     let (mut server, origin) = Running::server("live_scores", "0", &speed);
     let port = origin.rsplit(':').next().unwrap().to_owned();
     let mut client = Running::start("client", &[&format!("{origin}/events")], &[]);
-    client.wait_stdout(Duration::from_secs(60), |l| l.starts_with("id=8 "));
+    let eighth = format!("id={} ", match_id(7));
+    client.wait_stdout(Duration::from_secs(60), |l| l.starts_with(&eighth));
     server.kill();
     let seen_before = client.stdout_lines().len();
     assert!(seen_before < 40, "the match ended before the restart");
@@ -450,7 +450,7 @@ async fn client_survives_a_server_restart_mid_match() {
         .collect();
     assert_eq!(got, expected_match(), "every event exactly once, in order");
     let stderr = client.stderr_lines();
-    let resumed = format!("(Last-Event-ID: Some(\"{seen_before}\"))");
+    let resumed = format!("(Last-Event-ID: Some(\"{}\"))", match_id(seen_before - 1));
     assert!(
         stderr
             .iter()

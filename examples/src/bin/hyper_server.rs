@@ -14,14 +14,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::stream::BoxStream;
-use futures_util::StreamExt;
+use futures_util::Stream;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{header, Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use ssekit::{EncodeStream, Event};
+use ssekit::stream::Encode;
+use ssekit::EncodeStream;
 
 use ssekit_examples::game::{self, Game, Subscription};
 use ssekit_examples::PAGE;
@@ -37,7 +37,10 @@ fn plain(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Resp
         .expect("valid response")
 }
 
-fn sse(events: BoxStream<'static, Event>, keep_alive: Duration) -> Response<Body> {
+fn sse<E>(events: impl Stream<Item = E> + Send + 'static, keep_alive: Duration) -> Response<Body>
+where
+    E: Encode<Error = Infallible> + Send + 'static,
+{
     let response = EncodeStream::new(events)
         .keep_alive_tokio(keep_alive)
         .into_http_response();
@@ -63,10 +66,14 @@ async fn handle(server: Arc<Server>, req: Request<Incoming>) -> Response<Body> {
             let id = ssekit::body::last_event_id(req.headers(), req.uri().query());
             match game.subscribe(game::resume_after(id)) {
                 Subscription::Over => plain(StatusCode::NO_CONTENT, "text/plain", ""),
-                Subscription::Stream(events) => sse(events.boxed(), keep_alive),
+                Subscription::Stream(events) => sse(events, keep_alive),
+                // Too many connections: `503 Service Unavailable` with `Retry-After`.
+                Subscription::Full(full) => full
+                    .into_http_response::<Full<Bytes>>()
+                    .map(BodyExt::boxed_unsync),
             }
         }
-        (&Method::GET, "/report") => sse(game::report(game).boxed(), keep_alive),
+        (&Method::GET, "/report") => sse(game::report(game), keep_alive),
         (&Method::POST, "/admin/disconnect") => {
             let authorization = req.headers().get(header::AUTHORIZATION);
             let token = server.admin_token.as_deref();

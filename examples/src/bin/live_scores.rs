@@ -43,6 +43,8 @@ struct App {
 async fn events(State(app): State<App>, LastEventId(id): LastEventId) -> Response {
     match app.game.subscribe(game::resume_after(id)) {
         Subscription::Over => StatusCode::NO_CONTENT.into_response(),
+        // Too many connections: `503 Service Unavailable` with `Retry-After`.
+        Subscription::Full(full) => full.into_response(),
         Subscription::Stream(events) => EncodeStream::new(events)
             .keep_alive_tokio(app.keep_alive)
             .into_response(),

@@ -187,6 +187,11 @@ fn wait_line(
 }
 
 /// The match the examples play: `(id, event type)` for every event, in order.
+/// The id of the match's `n`th event (from 0): `<epoch>-<n>`, the epoch fixed for the match.
+pub fn match_id(n: usize) -> String {
+    format!("{}-{n}", ssekit_examples::game::EPOCH)
+}
+
 pub fn expected_match() -> Vec<(String, String)> {
     let text = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/match.json"),
@@ -205,7 +210,7 @@ pub fn expected_match() -> Vec<(String, String)> {
             } else {
                 kind
             };
-            ((i + 1).to_string(), kind.to_owned())
+            (match_id(i), kind.to_owned())
         })
         .collect()
 }
