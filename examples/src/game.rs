@@ -102,6 +102,7 @@ impl Game {
                 .history_events(file.events.len())
                 .replay_to_new(file.events.len())
                 .wait_for_ahead(true)
+                .max_subscribers(max_subscribers())
                 .retry(Some(RETRY)),
         );
         let (cut, _) = watch::channel(0);
@@ -246,6 +247,15 @@ pub async fn start() -> std::io::Result<(tokio::net::TcpListener, Arc<Game>)> {
     let game = Game::new();
     tokio::spawn(Arc::clone(&game).play(match_speed()));
     Ok((listener, game))
+}
+
+/// `MAX_SUBSCRIBERS` (default 10,000): streams open at once; beyond, `503` with
+/// `Retry-After`.
+pub fn max_subscribers() -> usize {
+    std::env::var("MAX_SUBSCRIBERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000)
 }
 
 /// `KEEP_ALIVE_SECS` (default 15): the keep-alive interval.

@@ -462,6 +462,71 @@ async fn client_survives_a_server_restart_mid_match() {
         .any(|l| l == "stopped: the server answered 204 No Content"));
 }
 
+/// The limits a server on a network needs: a header-read timeout, a connection cap, and a cap
+/// on streams answered with `503` and `Retry-After`.
+#[tokio::test]
+async fn servers_close_idle_sockets_and_refuse_past_their_caps() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    async fn closed_within(stream: &mut tokio::net::TcpStream, limit: Duration) -> bool {
+        let mut buf = [0u8; 1024];
+        let read = tokio::time::timeout(limit, async {
+            loop {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+            }
+        });
+        read.await.is_ok()
+    }
+    for name in ["live_scores", "hyper_server"] {
+        let (_server, origin) = Running::server(
+            name,
+            "0",
+            &[
+                ("MATCH_SPEED", "0.01"),
+                ("HEADER_READ_TIMEOUT_SECS", "1.5"),
+                ("MAX_CONNECTIONS", "3"),
+                ("MAX_SUBSCRIBERS", "1"),
+            ],
+        );
+        let addr = origin.trim_start_matches("http://").to_owned();
+        // A socket that sends no request is closed at the header-read timeout.
+        let mut idle = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let started = std::time::Instant::now();
+        assert!(
+            closed_within(&mut idle, Duration::from_secs(10)).await,
+            "{name}"
+        );
+        assert!(started.elapsed() >= Duration::from_millis(1300), "{name}");
+        // One stream is all it takes; the second is told to come back later.
+        let first = reqwest::get(format!("{origin}/events")).await.unwrap();
+        assert_eq!(first.status(), 200, "{name}");
+        let second = reqwest::get(format!("{origin}/events")).await.unwrap();
+        assert_eq!(second.status(), 503, "{name}");
+        assert_eq!(second.headers()["retry-after"], "5", "{name}");
+        // Three connections at once (the stream, and two sockets that are sending their
+        // request slowly); the fourth is closed at once.
+        let mut slow: Vec<tokio::net::TcpStream> = Vec::new();
+        for _ in 0..2 {
+            let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+            s.write_all(b"GET /api/match HTTP/1.1\r\n").await.unwrap();
+            slow.push(s);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut fourth = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        assert!(
+            closed_within(&mut fourth, Duration::from_millis(300)).await,
+            "{name}: a fourth connection was kept"
+        );
+        drop(first);
+        drop(slow);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let info = reqwest::get(format!("{origin}/api/match")).await.unwrap();
+        assert_eq!(info.status(), 200, "{name}: room again");
+    }
+}
+
 #[tokio::test]
 async fn admin_endpoints_take_the_token_and_are_closed_without_one() {
     for name in ["live_scores", "hyper_server"] {

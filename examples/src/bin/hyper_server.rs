@@ -6,7 +6,7 @@
 //! curl -N http://127.0.0.1:3000/events
 //! ```
 //!
-//! `PORT`, `MATCH_SPEED` and `KEEP_ALIVE_SECS` work as in `live_scores`; `GET /events` is the
+//! `PORT`, `MATCH_SPEED`, `KEEP_ALIVE_SECS` and the connection limits work as in `live_scores`; `GET /events` is the
 //! same stream (resume with `Last-Event-ID` or `?last_event_id=`), `GET /` the same page.
 
 use std::convert::Infallible;
@@ -19,12 +19,11 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{header, Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use ssekit::stream::Encode;
 use ssekit::EncodeStream;
 
 use ssekit_examples::game::{self, Game, Subscription};
-use ssekit_examples::PAGE;
+use ssekit_examples::{serve, PAGE};
 
 /// One body type for every route: SSE streams and plain answers alike.
 type Body = http_body_util::combinators::UnsyncBoxBody<Bytes, Infallible>;
@@ -103,18 +102,9 @@ async fn main() -> std::io::Result<()> {
         keep_alive,
         admin_token: ssekit_examples::admin_token(),
     });
-    loop {
-        let (tcp, _) = listener.accept().await?;
+    let service = service_fn(move |req| {
         let server = Arc::clone(&server);
-        tokio::spawn(async move {
-            let service = service_fn(move |req| {
-                let server = Arc::clone(&server);
-                async move { Ok::<_, Infallible>(handle(server, req).await) }
-            });
-            // A client that goes away mid-stream ends its connection; nothing to report.
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(tcp), service)
-                .await;
-        });
-    }
+        async move { Ok::<_, Infallible>(handle(server, req).await) }
+    });
+    serve::serve(listener, serve::Limits::from_env(), service).await
 }

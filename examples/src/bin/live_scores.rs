@@ -7,7 +7,10 @@
 //! ```
 //!
 //! - `PORT` (default 3000; `0` picks a free port), `MATCH_SPEED` (times real time, default 30:
-//!   a match in about 3½ minutes; `0` plays it at once), `KEEP_ALIVE_SECS` (default 15).
+//!   a match in about 3½ minutes; `0` plays it at once), `KEEP_ALIVE_SECS` (default 15), and
+//!   `MAX_SUBSCRIBERS` (streams at once, default 10,000; beyond, `503` with `Retry-After`),
+//!   and the connection limits of `ssekit_examples::serve` (`MAX_CONNECTIONS`,
+//!   `HEADER_READ_TIMEOUT_SECS`, `WRITE_TIMEOUT_SECS`).
 //! - `GET /events`: the match as SSE. Named events `kickoff`, `goal`, `card`, `substitution`,
 //!   `halftime`, `fulltime`; commentary as default messages; an id on every event (1, 2, …), a
 //!   `retry` hint, keep-alive comments. `Last-Event-ID` (or `?last_event_id=`) resumes exactly
@@ -28,7 +31,7 @@ use ssekit::body::LastEventId;
 use ssekit::EncodeStream;
 
 use ssekit_examples::game::{self, Game, Subscription};
-use ssekit_examples::PAGE;
+use ssekit_examples::{serve, PAGE};
 
 #[derive(Clone)]
 struct App {
@@ -93,5 +96,7 @@ async fn main() -> std::io::Result<()> {
         keep_alive,
         admin_token,
     };
-    axum::serve(listener, router(app)).await
+    // Not `axum::serve`: it has no header-read timeout or connection cap.
+    let service = hyper_util::service::TowerToHyperService::new(router(app));
+    serve::serve(listener, serve::Limits::from_env(), service).await
 }

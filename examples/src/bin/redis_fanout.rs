@@ -21,9 +21,11 @@
 //! ```
 //!
 //! Settings: `ADMIN_TOKEN` (`POST /publish` takes `Authorization: Bearer $ADMIN_TOKEN` and is
-//! refused without it), `MAX_EVENT_BYTES` (the largest body `/publish` takes, 1 MiB),
-//! `PORT`, `REDIS_URL` (default `redis://127.0.0.1:6379`), `STREAM_KEY`
-//! (`live_scores`), `MAXLEN` (10000), `RING` (hub frames, 1024), `KEEP_ALIVE_SECS` (15),
+//! refused without it; the `gap` type is reserved), `MAX_EVENT_BYTES` (the largest body
+//! `/publish` takes, 64 KiB: Redis holds up to `MAXLEN` of them), `PORT`, `REDIS_URL` (default
+//! `redis://127.0.0.1:6379`), `STREAM_KEY` (`live_scores`), `MAXLEN` (10000), `RING` (hub
+//! frames, 1024), `RING_BYTES` (16 MiB), `KEEP_ALIVE_SECS` (15), the connection limits of
+//! `ssekit_examples::serve` (`MAX_CONNECTIONS`, `HEADER_READ_TIMEOUT_SECS`),
 //! `SEND_TIMEOUT_SECS` (10: a connection whose socket takes no byte for that long is dropped,
 //! however few frames wait for it), `MAX_LAG_EVENTS` (evict subscribers more than that many events behind; none by
 //! default: they fall back to Redis), `PLAY=1` (this instance plays the match), `MATCH_SPEED`.
@@ -39,7 +41,7 @@
 //! arithmetic (`ssekit::sequence::Sequence`).
 
 use ssekit_examples::game;
-use ssekit_examples::PAGE;
+use ssekit_examples::{serve, PAGE};
 
 use std::convert::Infallible;
 use std::fmt;
@@ -124,6 +126,8 @@ struct Config {
     admin_token: Option<String>,
     /// The largest event data `POST /publish` takes.
     max_event_bytes: usize,
+    /// The most the hub's ring holds, in bytes.
+    ring_bytes: usize,
 }
 
 struct App {
@@ -600,6 +604,11 @@ async fn handle(app: Arc<App>, abort: Arc<Notify>, req: Request<Incoming>) -> Re
                     "data must be UTF-8\n",
                 );
             };
+            // `gap` is this server's own signal: publishing it would forge one.
+            if kind.as_deref() == Some("gap") {
+                let why = "the `gap` event type is reserved\n";
+                return plain(StatusCode::BAD_REQUEST, "text/plain", why);
+            }
             // Refuse what would not encode (an event type with a line break) before storing it.
             let mut check = Event::builder().data(data.clone());
             if let Some(kind) = &kind {
@@ -680,13 +689,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         keep_alive: ssekit_examples::env_secs("KEEP_ALIVE_SECS", Duration::from_secs(15)),
         send_timeout: ssekit_examples::env_secs("SEND_TIMEOUT_SECS", Duration::from_secs(10)),
         admin_token: ssekit_examples::admin_token(),
-        max_event_bytes: env("MAX_EVENT_BYTES", 1 << 20),
+        max_event_bytes: env("MAX_EVENT_BYTES", 64 << 10),
+        ring_bytes: env("RING_BYTES", 16 << 20),
     };
     let max_lag_events: Option<u64> = std::env::var("MAX_LAG_EVENTS")
         .ok()
         .and_then(|v| v.parse().ok());
     let hub = Hub::new(
         HubConfig::new(config.ring)
+            .max_bytes(Some(config.ring_bytes))
             .max_lag_events(max_lag_events)
             .max_lag_time(Some(config.send_timeout)),
     );
@@ -718,10 +729,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("redis fan-out at http://{}/", listener.local_addr()?);
+    let limits = serve::Limits::from_env();
+    let open = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     loop {
         let (tcp, _) = listener.accept().await?;
+        let Ok(permit) = Arc::clone(&open).try_acquire_owned() else {
+            drop(tcp); // full: the client retries
+            continue;
+        };
         let app = Arc::clone(&app);
-        let socket = WriteTimeout::new(tcp, app.config.send_timeout);
+        let socket = serve::WriteTimeout::new(tcp, app.config.send_timeout);
+        let http1 = limits.http1();
         tokio::spawn(async move {
             let abort = Arc::new(Notify::new());
             let service = service_fn({
@@ -731,104 +749,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     async move { Ok::<_, Infallible>(handle(app, abort, req).await) }
                 }
             });
-            let connection = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(socket), service);
+            let connection = http1.serve_connection(TokioIo::new(socket), service);
             // A connection is dropped, socket and all, when its producer gives up on it, even
             // if hyper is stuck writing to a socket that does not drain.
             tokio::select! {
                 _ = connection => {}
                 () = abort.notified() => {}
             }
+            drop(permit);
         });
-    }
-}
-
-/// A socket whose writes fail once it has taken no byte for `timeout`: a client that stopped
-/// reading is dropped after that long, however few frames are queued for it (one large frame
-/// and a quiet stream included), while a slow client that keeps reading is not.
-struct WriteTimeout<S> {
-    inner: S,
-    timeout: Duration,
-    /// Set while a write waits for the socket; reset by any progress.
-    stalled: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
-}
-
-impl<S> WriteTimeout<S> {
-    fn new(inner: S, timeout: Duration) -> Self {
-        WriteTimeout {
-            inner,
-            timeout,
-            stalled: None,
-        }
-    }
-
-    fn check<T>(
-        &mut self,
-        cx: &mut std::task::Context<'_>,
-        polled: std::task::Poll<std::io::Result<T>>,
-    ) -> std::task::Poll<std::io::Result<T>> {
-        use std::future::Future;
-        if polled.is_ready() {
-            self.stalled = None;
-            return polled;
-        }
-        let timeout = self.timeout;
-        let stalled = self
-            .stalled
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
-        if stalled.as_mut().poll(cx).is_ready() {
-            eprintln!("dropping a connection: its socket took nothing for {timeout:?}");
-            return std::task::Poll::Ready(Err(std::io::ErrorKind::TimedOut.into()));
-        }
-        std::task::Poll::Pending
-    }
-}
-
-impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for WriteTimeout<S> {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for WriteTimeout<S> {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        let polled = std::pin::Pin::new(&mut self.inner).poll_write(cx, buf);
-        self.check(cx, polled)
-    }
-
-    fn poll_write_vectored(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        let polled = std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        self.check(cx, polled)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        let polled = std::pin::Pin::new(&mut self.inner).poll_flush(cx);
-        self.check(cx, polled)
-    }
-
-    fn poll_shutdown(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }

@@ -781,6 +781,7 @@ pub async fn frozen_behind_one_large_frame(binary: &Path) -> Result<Duration, St
         ("SEND_TIMEOUT_SECS", "2"),
         ("KEEP_ALIVE_SECS", "15"),
         ("MAX_EVENT_BYTES", "33554432"),
+        ("RING_BYTES", "67108864"),
     ];
     let server = instance(binary, &redis, "large", &env).await;
     // Publishing takes the token, and a body past MAX_EVENT_BYTES is refused unread.
@@ -804,6 +805,17 @@ pub async fn frozen_behind_one_large_frame(binary: &Path) -> Result<Duration, St
         .map_err(|e| e.to_string())?;
     ensure(huge.status() == 413, || {
         format!("33 MiB: {}", huge.status())
+    })?;
+    // The gap event is the server's own: nobody can publish one.
+    let forged = http
+        .post(format!("{}/publish?event=gap", server.url))
+        .bearer_auth(super::examples::ADMIN_TOKEN)
+        .body("{\"reason\":\"forged\"}")
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    ensure(forged.status() == 400, || {
+        format!("publishing a gap event: {}", forged.status())
     })?;
     let urls = vec![server.url.clone()];
     let alive = vec![AtomicBool::new(true)];
