@@ -179,8 +179,8 @@ impl HubConfig {
     }
 
     /// Evict a subscriber whose oldest waiting frame was published more than `t` ago, however
-    /// few frames wait: a send timeout. Checked on every publish and by
-    /// [`Hub::evict_lagging`].
+    /// few frames wait: a send timeout. Checked by publishes (at most once every `t / 8`, so
+    /// a subscriber goes within `9t / 8`) and by [`Hub::evict_lagging`].
     ///
     /// ```
     /// let c = ssekit::hub::HubConfig::new(64).max_lag_time(Some(std::time::Duration::from_secs(10)));
@@ -409,6 +409,9 @@ struct Sub {
     caught_up: bool,
     /// The first frame for it published since it caught up (`NONE`: none yet).
     jump: u64,
+    /// For a subscriber on one topic: the last frame of it taken (`NONE`: none), whose chain
+    /// leads to the next one without looking at the frames between.
+    chain: u64,
     /// `None`: every topic. Otherwise its topics, with whether it is in each one's wake list.
     topics: Option<Box<[Listing]>>,
 }
@@ -445,6 +448,10 @@ struct Inner<K> {
     topic_waiting: HashMap<u32, Vec<usize>>,
     next_generation: u64,
     closed: bool,
+    /// When a publish next checks the time policy (at most every eighth of
+    /// [`HubConfig::max_lag_time`]: a walk of every subscriber per publish would cost each
+    /// subscriber something for every frame, of any topic).
+    policy_due: Option<Instant>,
 }
 
 impl<K> Inner<K> {
@@ -555,6 +562,7 @@ impl<K: Ord + Clone> Hub<K> {
                     topic_waiting: HashMap::new(),
                     next_generation: 0,
                     closed: false,
+                    policy_due: None,
                 }),
             }),
         }
@@ -701,7 +709,15 @@ impl<K: Ord + Clone> Hub<K> {
                     }
                 }
             }
-            self.apply_policy(inner, now, &mut wake);
+            let config = &self.shared.config;
+            let time_due =
+                config.max_lag_time.is_some() && inner.policy_due.is_none_or(|due| now >= due);
+            if config.max_lag_events.is_some() || time_due {
+                if let Some(t) = config.max_lag_time {
+                    inner.policy_due = now.checked_add(t / 8);
+                }
+                self.apply_policy(inner, now, &mut wake);
+            }
         }
         for w in wake {
             w.wake();
@@ -887,6 +903,7 @@ impl<K: Ord + Clone> Hub<K> {
             queued: false,
             caught_up: false,
             jump: NONE,
+            chain: NONE,
             topics,
         };
         let idx = if let Some(idx) = inner.free.pop() {
@@ -1148,6 +1165,21 @@ impl<K: Ord + Clone> Cursor<K> {
         }
         sub.caught_up = false;
         sub.jump = NONE;
+        if sub.chain != NONE {
+            // The frame it took last: what follows it in its topic is all it wants.
+            let entry = usize::try_from(sub.chain.wrapping_sub(base))
+                .ok()
+                .and_then(|i| inner.ring.get(i))
+                .filter(|_| sub.chain >= base);
+            if let Some(e) = entry {
+                pos = if e.next_in_topic == NONE {
+                    pos.max(end)
+                } else {
+                    pos.max(e.next_in_topic)
+                };
+            }
+            sub.chain = NONE;
+        }
         if pos < base {
             // Frames it never looked at have left the ring. It missed some if one of its
             // topics lost a frame newer than what it has seen (a subscriber that was ahead of
@@ -1183,13 +1215,16 @@ impl<K: Ord + Clone> Cursor<K> {
                     frame: e.frame.clone(),
                 });
                 taken += 1;
-                pos = if single && e.next_in_topic != NONE {
-                    e.next_in_topic
-                } else if single {
-                    end
+                if single {
+                    sub.chain = pos;
+                    pos = if e.next_in_topic == NONE {
+                        end
+                    } else {
+                        e.next_in_topic
+                    };
                 } else {
-                    pos + 1
-                };
+                    pos += 1;
+                }
             } else {
                 pos += 1;
             }
@@ -1202,32 +1237,44 @@ impl<K: Ord + Clone> Cursor<K> {
             self.done = true;
             return Poll::Ready(());
         }
-        match &mut sub.waker {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            slot => *slot = Some(cx.waker().clone()),
-        }
-        // Caught up: it has looked at everything; list it where the next frame for it will
-        // be published.
-        sub.caught_up = true;
-        match &mut sub.topics {
-            None => {
-                if !sub.queued {
-                    sub.queued = true;
-                    inner.waiting.push(self.idx);
-                }
-            }
-            Some(ts) => {
-                for l in ts.iter_mut().filter(|l| !l.listed) {
-                    l.listed = true;
-                    inner
-                        .topic_waiting
-                        .entry(l.topic)
-                        .or_default()
-                        .push(self.idx);
-                }
-            }
-        }
+        wait(
+            sub,
+            self.idx,
+            &mut inner.waiting,
+            &mut inner.topic_waiting,
+            cx,
+        );
         Poll::Pending
+    }
+}
+
+/// Registers a caught-up subscriber's waker and lists it where the next frame for it will be
+/// published.
+fn wait(
+    sub: &mut Sub,
+    idx: usize,
+    waiting: &mut Vec<usize>,
+    topic_waiting: &mut HashMap<u32, Vec<usize>>,
+    cx: &Context<'_>,
+) {
+    match &mut sub.waker {
+        Some(w) if w.will_wake(cx.waker()) => {}
+        slot => *slot = Some(cx.waker().clone()),
+    }
+    sub.caught_up = true;
+    match &mut sub.topics {
+        None => {
+            if !sub.queued {
+                sub.queued = true;
+                waiting.push(idx);
+            }
+        }
+        Some(ts) => {
+            for l in ts.iter_mut().filter(|l| !l.listed) {
+                l.listed = true;
+                topic_waiting.entry(l.topic).or_default().push(idx);
+            }
+        }
     }
 }
 

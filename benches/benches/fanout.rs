@@ -1,5 +1,11 @@
-//! Fan-out to 10,000 subscribers on one instance: the crate's `Hub` beside
+//! Fan-out to 10,000 subscribers on one instance: the crate's `Hub` and `Channel` beside
 //! `tokio::sync::broadcast`, the baseline, on the same frames in the same run.
+//!
+//! The channel runs twice: its subscribers on one topic and nothing else published
+//! (`ssekit_channel`), and the same with 99 events of 99 other topics (which nobody here
+//! subscribes to) published after each of theirs (`ssekit_channel_1_of_100_topics`): if a
+//! subscriber costs nothing per event of other topics, the two take the same time but for
+//! the publishing of those events.
 //!
 //! ```sh
 //! cargo bench -p ssekit-benches --bench fanout
@@ -15,7 +21,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use futures_util::StreamExt;
+use ssekit::channel::{Channel, ChannelConfig};
 use ssekit::hub::{Delivery, Hub, HubConfig};
+use ssekit::Event;
 use tokio::sync::broadcast;
 
 use ssekit_test_support::counting;
@@ -103,6 +111,53 @@ fn run_broadcast(rt: &tokio::runtime::Runtime, frames: &[Bytes]) -> Duration {
     })
 }
 
+/// The channel's run: every subscriber on topic 0 reads the `FRAMES` events published there,
+/// each followed by `others` events of other topics.
+fn run_channel(rt: &tokio::runtime::Runtime, events: &[Event], others: usize) -> Duration {
+    rt.block_on(async {
+        let channel = Channel::new(
+            ChannelConfig::new()
+                .epoch(1)
+                .history_events(1 << 20)
+                .history_bytes(1 << 30)
+                .max_subscribers(SUBSCRIBERS),
+        );
+        let topics: Vec<_> = (0..100).map(|t| channel.topic(&format!("t{t}"))).collect();
+        let mine = [topics[0].clone()];
+        let tasks: Vec<_> = (0..SUBSCRIBERS)
+            .map(|_| {
+                let mut sub = channel.subscribe_to(&mine, None).unwrap();
+                tokio::spawn(async move {
+                    let mut sum = 0;
+                    for _ in 0..FRAMES {
+                        let frame = sub.next().await.unwrap();
+                        assert!(frame.as_bytes().starts_with(b"event: goal\nid: 1-"));
+                        sum += sub.last_id().unwrap().offset();
+                    }
+                    sum
+                })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        let other = Event::builder().event("other").data("{}").build().unwrap();
+        let start = Instant::now();
+        let mut expected = 0;
+        for e in events {
+            expected += channel.publish_to(&topics[0], e.clone()).unwrap().offset();
+            for i in 0..others {
+                channel
+                    .publish_to(&topics[1 + i % 99], other.clone())
+                    .unwrap();
+            }
+            tokio::task::yield_now().await;
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), expected);
+        }
+        start.elapsed()
+    })
+}
+
 /// Heap bytes per idle subscriber: first the subscription alone, then a waiting task.
 fn idle_memory(frames: &[Bytes]) {
     // The subscription alone.
@@ -171,6 +226,23 @@ fn benches(c: &mut Criterion) {
     });
     g.bench_function("tokio_broadcast", |b| {
         b.iter_custom(|iters| (0..iters).map(|_| run_broadcast(&rt, &frames)).sum())
+    });
+    let events: Vec<Event> = (1..=FRAMES)
+        .map(|n| {
+            Event::builder()
+                .event("goal")
+                .data(format!(
+                    "{{\"minute\":{n},\"score\":{{\"home\":1,\"away\":0}}}}"
+                ))
+                .build()
+                .unwrap()
+        })
+        .collect();
+    g.bench_function("ssekit_channel", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| run_channel(&rt, &events, 0)).sum())
+    });
+    g.bench_function("ssekit_channel_1_of_100_topics", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| run_channel(&rt, &events, 99)).sum())
     });
     g.finish();
 }
