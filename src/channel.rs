@@ -212,6 +212,7 @@ pub struct ChannelConfig {
     epoch: Option<u64>,
     replay: usize,
     wait_for_ahead: bool,
+    max_topics: usize,
 }
 
 impl Default for ChannelConfig {
@@ -244,6 +245,7 @@ impl ChannelConfig {
             epoch: None,
             replay: 0,
             wait_for_ahead: false,
+            max_topics: 32,
         }
     }
 
@@ -433,6 +435,22 @@ impl ChannelConfig {
         self
     }
 
+    /// The most topics one subscription may name (32 by default): a subscription costs memory
+    /// and work per topic, and clients choose them.
+    ///
+    /// ```
+    /// use ssekit::channel::{Channel, ChannelConfig, SubscribeError};
+    /// let channel = Channel::new(ChannelConfig::new().max_topics_per_subscription(1));
+    /// let (a, b) = (channel.topic("a"), channel.topic("b"));
+    /// let err = channel.subscribe_to(&[a, b], None).unwrap_err();
+    /// assert_eq!(err, SubscribeError::TooManyTopics { max: 1 });
+    /// ```
+    #[must_use]
+    pub fn max_topics_per_subscription(mut self, n: usize) -> ChannelConfig {
+        self.max_topics = n;
+        self
+    }
+
     /// The epoch of the ids, instead of the clock's milliseconds: a server that keeps its log
     /// elsewhere and starts again from it passes its epoch; tests pass a fixed one.
     ///
@@ -465,7 +483,8 @@ pub enum PublishError {
     Reserved,
     /// The event, encoded, is larger than [`ChannelConfig::max_event_bytes`].
     TooLarge {
-        /// Its encoded length.
+        /// Its encoded length (its data's, when that alone is over the limit: it is refused
+        /// without being encoded).
         size: usize,
         /// The largest taken.
         max: usize,
@@ -517,6 +536,12 @@ pub enum SubscribeError {
         /// When to try again ([`ChannelConfig::retry_after`]).
         retry_after: Duration,
     },
+    /// More topics than [`ChannelConfig::max_topics_per_subscription`]: a client error
+    /// (`400`, not to be retried as it is).
+    TooManyTopics {
+        /// The most allowed.
+        max: usize,
+    },
 }
 
 impl SubscribeError {
@@ -531,11 +556,13 @@ impl SubscribeError {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             SubscribeError::Full { retry_after, .. } => Some(*retry_after),
+            SubscribeError::TooManyTopics { .. } => None,
         }
     }
 
-    /// The response to send: `503 Service Unavailable` with `Retry-After` in whole seconds
-    /// (at least 1), and an empty body (feature `http-body`).
+    /// The response to send, with an empty body (feature `http-body`): for
+    /// [`Full`](Self::Full), `503 Service Unavailable` with `Retry-After` in whole seconds (at
+    /// least 1); for [`TooManyTopics`](Self::TooManyTopics), `400 Bad Request`.
     ///
     /// ```
     /// use ssekit::channel::SubscribeError;
@@ -549,7 +576,10 @@ impl SubscribeError {
     #[must_use]
     pub fn into_http_response<B: Default>(self) -> http::Response<B> {
         let mut response = http::Response::new(B::default());
-        *response.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
+        *response.status_mut() = match self {
+            SubscribeError::Full { .. } => http::StatusCode::SERVICE_UNAVAILABLE,
+            SubscribeError::TooManyTopics { .. } => http::StatusCode::BAD_REQUEST,
+        };
         if let Some(after) = self.retry_after() {
             let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
             response.headers_mut().insert(
@@ -566,6 +596,9 @@ impl fmt::Display for SubscribeError {
         match self {
             SubscribeError::Full { max, .. } => {
                 write!(f, "the channel has its most subscribers ({max})")
+            }
+            SubscribeError::TooManyTopics { max } => {
+                write!(f, "more topics than a subscription may name ({max})")
             }
         }
     }
@@ -823,16 +856,24 @@ impl Channel {
         {
             return Err(PublishError::Reserved);
         }
-        // One lock from the id to the hub: ids reach the history in the order they are made.
-        let mut state = self.shared.state();
-        let seq = id.unwrap_or(Seq::new(self.shared.epoch, state.next));
-        let text = crate::text::Text::from(seq.to_string());
-        let frame = Encoded::new(&event.with_id(EventId::from_parsed(text)));
         let max = self
             .shared
             .config
             .max_event_bytes
             .min(self.shared.config.history_bytes);
+        // Its data alone is too large: refused before it is encoded (copied).
+        let data_len = event.data().map_or(0, <[u8]>::len);
+        if data_len > max {
+            return Err(PublishError::TooLarge {
+                size: data_len,
+                max,
+            });
+        }
+        // One lock from the id to the hub: ids reach the history in the order they are made.
+        let mut state = self.shared.state();
+        let seq = id.unwrap_or(Seq::new(self.shared.epoch, state.next));
+        let text = crate::text::Text::from(seq.to_string());
+        let frame = Encoded::new(&event.with_id(EventId::from_parsed(text)));
         if frame.len() > max {
             return Err(PublishError::TooLarge {
                 size: frame.len(),
@@ -887,7 +928,7 @@ impl Channel {
     ///
     /// # Errors
     ///
-    /// [`SubscribeError::Full`].
+    /// [`SubscribeError::Full`], and [`SubscribeError::TooManyTopics`].
     ///
     /// ```
     /// use futures_util::StreamExt;
@@ -908,6 +949,10 @@ impl Channel {
         topics: &[Topic],
         last_event_id: Option<&str>,
     ) -> Result<Subscription, SubscribeError> {
+        let max = self.shared.config.max_topics;
+        if topics.len() > max {
+            return Err(SubscribeError::TooManyTopics { max });
+        }
         let ids: Vec<u32> = topics.iter().map(|t| t.id).collect();
         self.subscribe_in(Some(&ids), last_event_id)
     }

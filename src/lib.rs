@@ -183,7 +183,8 @@ mod timer;
     feature = "http-body",
     feature = "tokio",
     feature = "serde",
-    feature = "reqwest"
+    feature = "reqwest",
+    feature = "channel"
 ))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

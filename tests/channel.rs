@@ -250,12 +250,22 @@ fn history_is_bounded_by_bytes_and_what_is_lost_is_announced() {
 fn an_event_over_the_size_limit_is_refused_and_nothing_is_published() {
     let channel = channel(ChannelConfig::new().max_event_bytes(1024));
     channel.publish(Event::new("small")).unwrap();
-    let err = channel.publish(Event::new("y".repeat(2000))).unwrap_err();
+    // Under the limit by its data, over it once encoded with its `id:` line.
+    let err = channel.publish(Event::new("y".repeat(1000))).unwrap_err();
     assert!(
-        matches!(err, PublishError::TooLarge { size, max: 1024 } if size > 2000),
+        matches!(err, PublishError::TooLarge { size, max: 1024 } if size > 1024),
         "{err:?}"
     );
     assert_eq!(channel.head(), Some(Seq::new(EPOCH, 0)));
+    // Data over the limit is refused by its length, before it is encoded.
+    let err = channel.publish(Event::new("z".repeat(5000))).unwrap_err();
+    assert_eq!(
+        err,
+        PublishError::TooLarge {
+            size: 5000,
+            max: 1024
+        }
+    );
     // The next id is still dense.
     assert_eq!(
         channel.publish(Event::new("next")).unwrap(),
@@ -392,6 +402,18 @@ fn an_id_ahead_waits_when_the_log_is_written_elsewhere_too() {
         channel.publish(Event::new("6")).unwrap(),
         Seq::new(EPOCH, 6)
     );
+}
+
+#[test]
+fn a_subscription_names_a_bounded_number_of_topics() {
+    let channel = channel(ChannelConfig::new());
+    let topics: Vec<Topic> = (0..40).map(|n| channel.topic(&format!("t{n}"))).collect();
+    let err = channel.subscribe_to(&topics, None).unwrap_err();
+    assert_eq!(err, SubscribeError::TooManyTopics { max: 32 });
+    let response: http::Response<()> = err.into_http_response();
+    assert_eq!(response.status(), 400);
+    assert_eq!(channel.subscriber_count(), 0);
+    assert!(channel.subscribe_to(&topics[..32], None).is_ok());
 }
 
 #[test]

@@ -213,10 +213,63 @@ fn idle_memory(frames: &[Bytes]) {
     println!("idle subscriber task: hub {hub_bytes:.0} B, broadcast {bc_bytes:.0} B");
 }
 
+/// Same-round ratios: each run once per round, back to back, so that the machine's drift
+/// between runs cancels out; prints the median and quartiles of each ratio over `ROUNDS`
+/// (default 15) rounds.
+fn interleaved(rt: &tokio::runtime::Runtime, frames: &[Bytes], events: &[Event]) {
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(15);
+    let mut ratios: [Vec<f64>; 4] = Default::default();
+    for _ in 0..rounds {
+        let broadcast = run_broadcast(rt, frames).as_secs_f64();
+        let hub = run_hub(rt, frames).as_secs_f64();
+        let channel = run_channel(rt, events, 0).as_secs_f64();
+        let topics = run_channel(rt, events, 99).as_secs_f64();
+        ratios[0].push(broadcast / hub);
+        ratios[1].push(broadcast / channel);
+        ratios[2].push(channel / topics);
+        ratios[3].push(hub / channel);
+    }
+    let names = [
+        "hub ÷ broadcast (throughput)",
+        "channel ÷ broadcast",
+        "channel, 1 of 100 topics ÷ channel, 1 topic",
+        "channel ÷ hub",
+    ];
+    for (name, mut r) in names.into_iter().zip(ratios) {
+        r.sort_by(f64::total_cmp);
+        let q = |f: f64| r[((r.len() - 1) as f64 * f).round() as usize];
+        println!(
+            "{name}: median {:.2}× (quartiles {:.2}–{:.2}, {rounds} rounds)",
+            q(0.5),
+            q(0.25),
+            q(0.75)
+        );
+    }
+}
+
+fn goal_events() -> Vec<Event> {
+    (1..=FRAMES)
+        .map(|n| {
+            Event::builder()
+                .event("goal")
+                .data(format!(
+                    "{{\"minute\":{n},\"score\":{{\"home\":1,\"away\":0}}}}"
+                ))
+                .build()
+                .unwrap()
+        })
+        .collect()
+}
+
 fn benches(c: &mut Criterion) {
     let frames: Vec<Bytes> = (1..=FRAMES).map(frame).collect();
     idle_memory(&frames);
     let rt = runtime();
+    let events = goal_events();
+    interleaved(&rt, &frames, &events);
     let mut g = c.benchmark_group("fanout_10k");
     g.sample_size(10);
     g.measurement_time(Duration::from_secs(10));
