@@ -64,9 +64,11 @@
 //! # drop(app); }
 //! ```
 
+use std::boxed::Box;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::format;
+use std::future::Future;
 use std::pin::Pin;
 use std::string::{String, ToString};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -442,7 +444,7 @@ impl ChannelConfig {
     /// use ssekit::channel::{Channel, ChannelConfig, SubscribeError};
     /// let channel = Channel::new(ChannelConfig::new().max_topics_per_subscription(1));
     /// let (a, b) = (channel.topic("a"), channel.topic("b"));
-    /// let err = channel.subscribe_to(&[a, b], None).unwrap_err();
+    /// let err = channel.subscribe_to([&a, &b], None).unwrap_err();
     /// assert_eq!(err, SubscribeError::TooManyTopics { max: 1 });
     /// ```
     #[must_use]
@@ -645,6 +647,102 @@ impl fmt::Debug for Topic {
     }
 }
 
+/// An event as a [`Store`] holds it: its id, its topic's name (`""` for the default topic)
+/// and the event (without its id).
+#[derive(Debug, Clone)]
+pub struct Stored {
+    /// Its id in the log.
+    pub id: Seq,
+    /// The name of its topic; `""` for the default.
+    pub topic: String,
+    /// The event, without an `id`.
+    pub event: Event,
+}
+
+/// An answer of [`Store::after`].
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    /// Whether the store still holds the id asked after. A store that no longer does cannot
+    /// say what came between it and its first event: the subscriber is told of a gap.
+    pub anchor: bool,
+    /// The events after that id, oldest first; empty at the end of the log.
+    pub events: Vec<Stored>,
+}
+
+/// A [`Store`] could not answer.
+///
+/// ```
+/// let e = ssekit::channel::StoreError::new("connection refused");
+/// assert_eq!(e.to_string(), "the store failed: connection refused");
+/// ```
+#[derive(Debug)]
+pub struct StoreError(Box<dyn std::error::Error + Send + Sync>);
+
+impl StoreError {
+    /// Wraps the store's own error.
+    ///
+    /// ```
+    /// let e = ssekit::channel::StoreError::new(std::io::Error::other("down"));
+    /// # drop(e);
+    /// ```
+    pub fn new(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> StoreError {
+        StoreError(error.into())
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the store failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.0)
+    }
+}
+
+/// What [`Store::after`] returns: a future of a page.
+pub type PageFuture = Pin<Box<dyn Future<Output = Result<Page, StoreError>> + Send + 'static>>;
+
+/// Where a [`Channel`] fetches what its history no longer holds: the log kept elsewhere (a
+/// Redis stream, a database), written by this instance and others. Without one, the channel's
+/// history is its memory.
+///
+/// With a store, a subscriber whose id is older than the history gets the events between from
+/// it, then the history; one that falls behind the history is caught up from it; an id ahead
+/// of this instance waits (another instance published it first). Publishers write to the store,
+/// and each instance feeds what it reads from the store to its channel with
+/// [`Channel::publish_with_id`].
+///
+/// ```
+/// use ssekit::channel::{Page, PageFuture, Seq, Store, Stored};
+/// use std::sync::{Arc, Mutex};
+///
+/// /// A store in memory: every event ever published.
+/// struct Memory(Arc<Mutex<Vec<Stored>>>);
+///
+/// impl Store for Memory {
+///     fn after(&self, after: Option<Seq>, limit: usize) -> PageFuture {
+///         let log = self.0.lock().unwrap();
+///         let page = Page {
+///             anchor: after.is_none_or(|after| log.iter().any(|e| e.id == after)),
+///             events: log.iter().filter(|e| Some(e.id) > after).take(limit).cloned().collect(),
+///         };
+///         Box::pin(std::future::ready(Ok(page)))
+///     }
+/// }
+/// # let _ = Memory(Arc::default());
+/// ```
+pub trait Store: Send + Sync + 'static {
+    /// Up to `limit` events after `after` (`None`: from the start of the log), oldest first,
+    /// and whether `after` is still held (`true` for `None`).
+    fn after(&self, after: Option<Seq>, limit: usize) -> PageFuture;
+}
+
+/// How many events a subscription asks a store for at once.
+const STORE_PAGE: usize = 64;
+
 struct State {
     next: u64,
     topics: HashMap<Arc<str>, u32>,
@@ -657,6 +755,7 @@ struct Shared {
     config: ChannelConfig,
     epoch: u64,
     state: Mutex<State>,
+    store: Option<Arc<dyn Store>>,
 }
 
 impl Shared {
@@ -700,6 +799,30 @@ impl Channel {
     /// ```
     #[must_use]
     pub fn new(config: ChannelConfig) -> Channel {
+        Channel::build(config, None)
+    }
+
+    /// A channel whose log is kept in `store` too: subscribers are caught up from it when its
+    /// history falls short, and ids ahead of it wait (see [`Store`]).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use ssekit::channel::{Channel, ChannelConfig, Page, PageFuture, Seq, Store};
+    /// struct Empty;
+    /// impl Store for Empty {
+    ///     fn after(&self, _: Option<Seq>, _: usize) -> PageFuture {
+    ///         Box::pin(std::future::ready(Ok(Page::default())))
+    ///     }
+    /// }
+    /// let channel = Channel::with_store(ChannelConfig::new(), Arc::new(Empty));
+    /// # drop(channel);
+    /// ```
+    #[must_use]
+    pub fn with_store(config: ChannelConfig, store: Arc<dyn Store>) -> Channel {
+        Channel::build(config, Some(store))
+    }
+
+    fn build(config: ChannelConfig, store: Option<Arc<dyn Store>>) -> Channel {
         let epoch = config.epoch.unwrap_or_else(|| {
             SystemTime::now()
                 .duration_since(SystemTime::UNIX_EPOCH)
@@ -725,6 +848,7 @@ impl Channel {
                     topics,
                     farewell: None,
                 }),
+                store,
             }),
         }
     }
@@ -823,7 +947,9 @@ impl Channel {
     }
 
     /// Publishes `event` under an id the caller gives (a store's, say), which must be after
-    /// the newest (in any epoch), in `topic` (`None`: the default).
+    /// the newest (in any epoch), in `topic` (`None`: the default). An id that does not follow
+    /// the newest densely (another epoch, or an offset skipped) is a jump in the log: every
+    /// subscriber that crosses it gets a gap event (`new_history` or `trimmed`).
     ///
     /// # Errors
     ///
@@ -880,10 +1006,15 @@ impl Channel {
                 max,
             });
         }
+        // Not dense after the head: the log jumped (a store started again, or trimmed what
+        // this instance had not read). Every subscriber crossing it is told.
+        let jump = self.shared.hub.head().is_some_and(|head| {
+            head.epoch != seq.epoch || head.offset.checked_add(1) != Some(seq.offset)
+        });
         match self
             .shared
             .hub
-            .publish_in(topic, seq, frame.into_bytes(), Instant::now())
+            .publish_in(topic, seq, frame.into_bytes(), Instant::now(), jump)
         {
             Ok(()) => {
                 if id.is_none() {
@@ -938,22 +1069,22 @@ impl Channel {
     /// let (a, b) = (channel.topic("a"), channel.topic("b"));
     /// channel.publish_to(&a, Event::new("for a")).unwrap();
     /// // Resumes after 1-0 (an event of `a`), in `b` only.
-    /// let mut only_b = channel.subscribe_to(&[b.clone()], Some("1-0")).unwrap();
+    /// let mut only_b = channel.subscribe_to([&b], Some("1-0")).unwrap();
     /// channel.publish_to(&a, Event::new("for a")).unwrap();
     /// channel.publish_to(&b, Event::new("for b")).unwrap();
     /// assert_eq!(only_b.next().await.unwrap().as_bytes(), "id: 1-2\ndata: for b\n\n");
     /// # });
     /// ```
-    pub fn subscribe_to(
+    pub fn subscribe_to<'t>(
         &self,
-        topics: &[Topic],
+        topics: impl IntoIterator<Item = &'t Topic>,
         last_event_id: Option<&str>,
     ) -> Result<Subscription, SubscribeError> {
         let max = self.shared.config.max_topics;
-        if topics.len() > max {
+        let ids: Vec<u32> = topics.into_iter().take(max + 1).map(|t| t.id).collect();
+        if ids.len() > max {
             return Err(SubscribeError::TooManyTopics { max });
         }
-        let ids: Vec<u32> = topics.iter().map(|t| t.id).collect();
         self.subscribe_in(Some(&ids), last_event_id)
     }
 
@@ -973,6 +1104,7 @@ impl Channel {
         let given = last_event_id.map(str::trim).filter(|s| !s.is_empty());
         let parsed = given.map(|s| s.parse::<Seq>().ok());
         let mut gap = None;
+        let mut backfill = None;
         let join = match parsed {
             None => self
                 .shared
@@ -987,30 +1119,26 @@ impl Channel {
                     .subscribe_to(None, topics, replay)
                     .map_err(full)?
             }
-            Some(Some(seq)) if seq.epoch < epoch => {
-                // From a history before this one: everything held is news to it.
-                gap = Some(("new_history", Some(seq)));
-                self.shared
-                    .hub
-                    .subscribe_to(Some(&seq), topics, 0)
-                    .map_err(full)?
-            }
-            Some(Some(seq)) if seq.epoch > epoch => {
-                gap = Some(("unknown_id", Some(seq)));
-                self.shared
-                    .hub
-                    .subscribe_to(None, topics, replay)
-                    .map_err(full)?
-            }
             Some(Some(seq)) => {
                 let join = self
                     .shared
                     .hub
                     .subscribe_to(Some(&seq), topics, 0)
                     .map_err(full)?;
+                // The log's epoch now: its newest event's, or this channel's own.
+                let current = join.head.map_or(epoch, Seq::epoch);
+                let store = self.shared.store.is_some();
                 match join.position {
                     Position::Resumed => join,
-                    Position::Ahead if self.shared.config.wait_for_ahead => join,
+                    // From a history before this one: everything held is news to it.
+                    _ if seq.epoch < current => {
+                        gap = Some(("new_history", Some(seq)));
+                        join
+                    }
+                    Position::Backfill { oldest } if store => {
+                        backfill = Some(Backfill::new(Some(seq), Some(oldest)));
+                        join
+                    }
                     Position::Backfill { .. } => {
                         gap = Some(("history_too_short", Some(seq)));
                         join
@@ -1019,6 +1147,7 @@ impl Channel {
                         gap = Some(("unknown_id", Some(seq)));
                         join
                     }
+                    Position::Ahead if store || self.shared.config.wait_for_ahead => join,
                     // Newer than anything published: made up, or from a log this channel
                     // does not hold. Live from here (the old registration goes first).
                     _ => {
@@ -1048,14 +1177,30 @@ impl Channel {
             let ms = u64::try_from(retry.as_millis()).unwrap_or(u64::MAX);
             Encoded::from_trusted(format!("retry: {ms}\n").into())
         });
-        let pending = VecDeque::new();
+        let last_sent = match (&head, parsed) {
+            (Some(_), _) => join.head,
+            (None, Some(Some(seq))) => Some(seq),
+            _ => None,
+        };
+        let names = topics.map(|ids| {
+            let state = self.shared.state();
+            state
+                .topics
+                .iter()
+                .filter(|(_, id)| ids.contains(id))
+                .map(|(name, _)| Arc::clone(name))
+                .collect()
+        });
         Ok(Subscription {
             shared: Arc::clone(&self.shared),
             cursor: join.cursor,
-            pending,
+            pending: VecDeque::new(),
             first_gap: gap,
             head,
             retry,
+            backfill,
+            names,
+            last_sent,
             done: false,
         })
     }
@@ -1146,7 +1291,48 @@ pub struct Subscription {
     head: Option<Encoded>,
     /// A `retry:` line, sent in front of the first block.
     retry: Option<Encoded>,
+    /// Events being fetched from the store, before the history's.
+    backfill: Option<Backfill>,
+    /// Its topics' names (`None`: every topic), to filter what the store sends.
+    names: Option<Box<[Arc<str>]>>,
+    /// The id of the last event sent (or the one it resumed after).
+    last_sent: Option<Seq>,
     done: bool,
+}
+
+/// A subscription's fetch from the store: the events after `after` and before `until`.
+struct Backfill {
+    /// The id it resumed after (`None`: it had none, it is owed the log from its start).
+    after: Option<Seq>,
+    /// Fetch after this one next.
+    next_after: Option<Seq>,
+    /// Stop before this id (the history's first for this subscriber), if any.
+    until: Option<Seq>,
+    /// The last id of the log seen, to tell a jump between two stored events.
+    prev: Option<Seq>,
+    first: bool,
+    fetch: Option<PageFuture>,
+}
+
+impl Backfill {
+    fn new(after: Option<Seq>, until: Option<Seq>) -> Backfill {
+        Backfill {
+            after,
+            next_after: after,
+            until,
+            prev: None,
+            first: true,
+            fetch: None,
+        }
+    }
+}
+
+/// Why the log jumped from `last` to `next`.
+fn jump_reason(last: Option<Seq>, next: Seq) -> &'static str {
+    match last {
+        Some(last) if last.epoch == next.epoch => "trimmed",
+        _ => "new_history",
+    }
 }
 
 impl fmt::Debug for Subscription {
@@ -1159,7 +1345,8 @@ impl fmt::Debug for Subscription {
 }
 
 impl Subscription {
-    /// The last id it delivered, or the one it resumed after.
+    /// The id of the last event it delivered (or of the newest, sent first to a new
+    /// subscriber; or the one it resumed after): what the client's `Last-Event-ID` is now.
     ///
     /// ```
     /// let channel = ssekit::channel::Channel::new(ssekit::channel::ChannelConfig::new().epoch(1));
@@ -1169,7 +1356,7 @@ impl Subscription {
     /// ```
     #[must_use]
     pub fn last_id(&self) -> Option<Seq> {
-        self.cursor.last_id().copied()
+        self.last_sent
     }
 
     fn gap_frame(&self, reason: &str, last: Option<Seq>, resumes_at: Option<Seq>) -> Encoded {
@@ -1223,63 +1410,186 @@ impl Stream for Subscription {
 
 impl Subscription {
     fn poll_frame(&mut self, cx: &mut Context<'_>) -> Poll<Option<Encoded>> {
-        let this = self;
-        if let Some(frame) = this.pending.pop_front() {
-            return Poll::Ready(Some(frame));
-        }
-        if this.done {
-            return Poll::Ready(None);
-        }
-        if this.first_gap.is_none() {
-            if let Some(head) = this.head.take() {
-                return Poll::Ready(Some(head));
-            }
-        }
-        if let Some((reason, last)) = this.first_gap {
-            // Where it resumes: the first frame the cursor has, when it has one now.
-            let next = match Pin::new(&mut this.cursor).poll_next(cx) {
-                Poll::Ready(Some(item)) => Some(item),
-                _ => None,
-            };
-            let resumes_at = match &next {
-                Some(Delivery::Frame { id, .. }) => Some(*id),
-                Some(Delivery::Gap { next, .. }) => Some(*next),
-                _ => None,
-            };
-            this.first_gap = None;
-            let gap = this.gap_frame(reason, last, resumes_at);
-            let head = this.head.take().unwrap_or_default();
-            match next {
-                Some(Delivery::Frame { frame, .. }) => {
-                    let frame = Encoded::from_trusted(frame);
-                    this.pending.push_back(Encoded::concat([gap, head, frame]));
-                }
-                Some(Delivery::Evicted(_)) => this.done = true,
-                // A gap right away is this same gap.
-                _ => this.pending.push_back(Encoded::concat([gap, head])),
-            }
-            if let Some(frame) = this.pending.pop_front() {
+        loop {
+            if let Some(frame) = self.pending.pop_front() {
                 return Poll::Ready(Some(frame));
             }
-        }
-        match Pin::new(&mut this.cursor).poll_next(cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(Some(Delivery::Frame { frame, .. })) => {
-                Poll::Ready(Some(Encoded::from_trusted(frame)))
+            if self.done {
+                return Poll::Ready(None);
             }
-            Poll::Ready(Some(Delivery::Gap { last, next })) => {
-                Poll::Ready(Some(this.gap_frame("lagged", last, Some(next))))
+            if let Some((reason, last)) = self.first_gap.take() {
+                self.announce(cx, reason, last);
+                continue;
+            }
+            if let Some(head) = self.head.take() {
+                return Poll::Ready(Some(head));
+            }
+            if self.backfill.is_some() {
+                if self.poll_backfill(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                continue;
+            }
+            match Pin::new(&mut self.cursor).poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(delivery)) => self.deliver(delivery),
+                Poll::Ready(None) => {
+                    self.done = true;
+                    return Poll::Ready(self.shared.state().farewell.clone());
+                }
+            }
+        }
+    }
+
+    /// The gap a subscription starts with, with where it resumes: the first frame the cursor
+    /// has, when it has one now (sent in the same chunk, after `id: <head>` if any).
+    fn announce(&mut self, cx: &mut Context<'_>, reason: &'static str, last: Option<Seq>) {
+        let next = match Pin::new(&mut self.cursor).poll_next(cx) {
+            Poll::Ready(Some(item)) => Some(item),
+            _ => None,
+        };
+        let resumes_at = match &next {
+            Some(
+                Delivery::Frame { id, .. }
+                | Delivery::Gap { next: id, .. }
+                | Delivery::Jump { next: id, .. },
+            ) => Some(*id),
+            _ => None,
+        };
+        let gap = self.gap_frame(reason, last, resumes_at);
+        let head = self.head.take().unwrap_or_default();
+        match next {
+            Some(Delivery::Frame { id, frame }) => {
+                self.last_sent = Some(id);
+                let frame = Encoded::from_trusted(frame);
+                self.pending.push_back(Encoded::concat([gap, head, frame]));
+            }
+            Some(Delivery::Evicted(_)) => self.done = true,
+            // A gap or a jump right away is this same gap.
+            _ => self.pending.push_back(Encoded::concat([gap, head])),
+        }
+    }
+
+    /// What the cursor delivered, as frames to send.
+    fn deliver(&mut self, delivery: Delivery<Seq>) {
+        match delivery {
+            Delivery::Frame { id, frame } => {
+                self.last_sent = Some(id);
+                self.pending.push_back(Encoded::from_trusted(frame));
+            }
+            // Fell behind the history: the store has what it missed, or it is told.
+            Delivery::Gap { last, next } => {
+                // What it was sent last: the cursor's, or a later one from the store.
+                let last = last.max(self.last_sent);
+                if self.shared.store.is_some() {
+                    self.backfill = Some(Backfill::new(last, Some(next)));
+                } else {
+                    let gap = self.gap_frame("lagged", last, Some(next));
+                    self.pending.push_back(gap);
+                }
+            }
+            Delivery::Jump { last, next } => {
+                let gap = self.gap_frame(jump_reason(last, next), last, Some(next));
+                self.pending.push_back(gap);
             }
             // Dropped for lagging: the stream ends, and the client resumes where it was.
-            Poll::Ready(Some(Delivery::Evicted(_))) => {
-                this.done = true;
-                Poll::Ready(None)
-            }
-            Poll::Ready(None) => {
-                this.done = true;
-                Poll::Ready(this.shared.state().farewell.clone())
+            Delivery::Evicted(_) => self.done = true,
+        }
+    }
+
+    /// Fetches the next page from the store; `Ready` once something was queued or the
+    /// backfill is over.
+    fn poll_backfill(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let (Some(b), Some(store)) = (self.backfill.as_mut(), self.shared.store.as_ref()) else {
+            self.backfill = None;
+            return Poll::Ready(());
+        };
+        let fetch = b
+            .fetch
+            .get_or_insert_with(|| store.after(b.next_after, STORE_PAGE));
+        let page = match fetch.as_mut().poll(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(page) => page,
+        };
+        b.fetch = None;
+        let Ok(page) = page else {
+            let (after, until) = (b.after, b.until);
+            self.backfill = None;
+            let gap = self.gap_frame("store_unavailable", after, until);
+            self.pending.push_back(gap);
+            return Poll::Ready(());
+        };
+        let mut gaps = Vec::new();
+        if b.first {
+            b.first = false;
+            if page.anchor {
+                b.prev = b.after;
+            } else {
+                // The store no longer holds the id: what came between is unknown.
+                let next = page.events.first().map(|e| e.id).or(b.until);
+                gaps.push(("trimmed", b.after, next));
             }
         }
+        let mut over = page.events.is_empty();
+        let mut frames = Vec::new();
+        for stored in page.events {
+            if b.until.is_some_and(|until| stored.id >= until) {
+                over = true;
+                break;
+            }
+            if Some(stored.id) <= b.next_after {
+                continue; // not after what was asked: a store's mistake, not sent twice
+            }
+            if let Some(prev) = b.prev {
+                if prev.epoch != stored.id.epoch
+                    || prev.offset.checked_add(1) != Some(stored.id.offset)
+                {
+                    gaps.push((
+                        jump_reason(Some(prev), stored.id),
+                        Some(prev),
+                        Some(stored.id),
+                    ));
+                }
+            }
+            b.prev = Some(stored.id);
+            b.next_after = Some(stored.id);
+            let wanted = self
+                .names
+                .as_ref()
+                .is_none_or(|names| names.iter().any(|n| **n == *stored.topic));
+            if wanted {
+                frames.push((gaps.len(), stored));
+            }
+        }
+        if over {
+            // The history takes over at `until`: it must follow the store's last event.
+            if let (Some(prev), Some(until)) = (b.prev, b.until) {
+                if prev.epoch != until.epoch || prev.offset.checked_add(1) != Some(until.offset) {
+                    gaps.push((jump_reason(Some(prev), until), Some(prev), Some(until)));
+                }
+            }
+            self.backfill = None;
+        }
+        // Frames and gaps in log order: each gap goes before the frames after it.
+        let mut frames = frames.into_iter().peekable();
+        for (i, (reason, last, next)) in gaps.iter().copied().enumerate() {
+            while let Some((_, stored)) = frames.next_if(|(before, _)| *before <= i) {
+                self.send_stored(stored);
+            }
+            let gap = self.gap_frame(reason, last, next);
+            self.pending.push_back(gap);
+        }
+        for (_, stored) in frames {
+            self.send_stored(stored);
+        }
+        Poll::Ready(())
+    }
+
+    fn send_stored(&mut self, stored: Stored) {
+        let id = EventId::from_parsed(crate::text::Text::from(stored.id.to_string()));
+        self.last_sent = Some(stored.id);
+        self.pending
+            .push_back(Encoded::new(&stored.event.without_id().with_id(id)));
     }
 }
 

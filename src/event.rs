@@ -181,6 +181,14 @@ impl Event {
         self
     }
 
+    /// The same event without an id (and without `retry`): what a store gives back.
+    #[cfg(feature = "channel")]
+    pub(crate) fn without_id(mut self) -> Event {
+        self.id = None;
+        self.retry = None;
+        self
+    }
+
     /// An event from fields that are valid by construction (parsed ones).
     pub(crate) fn from_parts(
         data: Option<Data>,

@@ -335,6 +335,15 @@ pub enum Delivery<K> {
         /// or after it (for a cursor on every topic, it is the next one).
         next: K,
     },
+    /// The log itself jumps before `next`: the ids between `last` and `next` were never
+    /// published here (a store started again empty, or trimmed them before this instance
+    /// read them). Every cursor that crosses the jump gets this, whatever its topics.
+    Jump {
+        /// The last id this cursor delivered (or was positioned after), if any.
+        last: Option<K>,
+        /// The first id after the jump, the next frame it delivers.
+        next: K,
+    },
     /// The subscriber was evicted by the policy; the cursor ends after this.
     Evicted(Eviction),
 }
@@ -387,6 +396,8 @@ struct Entry<K> {
     topic: u32,
     /// Sequence number of the next frame of the same topic (`NONE` until there is one).
     next_in_topic: u64,
+    /// How many jumps the log made before this frame.
+    era: u32,
 }
 
 /// What a subscriber is listed for in a topic's wake list.
@@ -452,6 +463,8 @@ struct Inner<K> {
     /// [`HubConfig::max_lag_time`]: a walk of every subscriber per publish would cost each
     /// subscriber something for every frame, of any topic).
     policy_due: Option<Instant>,
+    /// How many jumps the log has made.
+    era: u32,
 }
 
 impl<K> Inner<K> {
@@ -563,6 +576,7 @@ impl<K: Ord + Clone> Hub<K> {
                     next_generation: 0,
                     closed: false,
                     policy_due: None,
+                    era: 0,
                 }),
             }),
         }
@@ -610,7 +624,7 @@ impl<K: Ord + Clone> Hub<K> {
     /// hub.publish_at(1u64, Bytes::new(), std::time::Instant::now()).unwrap();
     /// ```
     pub fn publish_at(&self, id: K, frame: Bytes, now: Instant) -> Result<(), PublishError<K>> {
-        self.publish_in(DEFAULT_TOPIC, id, frame, now)
+        self.publish_in(DEFAULT_TOPIC, id, frame, now, false)
     }
 
     /// The largest frame [`publish`](Self::publish) takes, if any limit is set.
@@ -625,13 +639,15 @@ impl<K: Ord + Clone> Hub<K> {
         }
     }
 
-    /// Publishes a frame in `topic` (see [`publish`](Self::publish)).
+    /// Publishes a frame in `topic` (see [`publish`](Self::publish)); `jump`: the log jumps
+    /// before it ([`Delivery::Jump`]).
     pub(crate) fn publish_in(
         &self,
         topic: u32,
         id: K,
         frame: Bytes,
         now: Instant,
+        jump: bool,
     ) -> Result<(), PublishError<K>> {
         if let Some(max) = self.max_frame() {
             if frame.len() > max {
@@ -664,12 +680,17 @@ impl<K: Ord + Clone> Hub<K> {
                 }
             }
             inner.bytes += cost::<K>(&frame);
+            if jump {
+                inner.era = inner.era.wrapping_add(1);
+            }
+            let era = inner.era;
             inner.ring.push_back(Entry {
                 id,
                 frame,
                 at: now,
                 topic,
                 next_in_topic: NONE,
+                era,
             });
             let config = &self.shared.config;
             while inner.ring.len() > config.capacity
@@ -892,6 +913,11 @@ impl<K: Ord + Clone> Hub<K> {
             },
         };
         let head = inner.ring.back().map(|e| e.id.clone());
+        // The era it stands in: that of the frame before its first (or of its first).
+        let era = inner
+            .entry(pos.wrapping_sub(1))
+            .or_else(|| inner.entry(pos))
+            .map_or(inner.era, |e| e.era);
         let generation = inner.next_generation;
         inner.next_generation += 1;
         let sub = Sub {
@@ -930,6 +956,7 @@ impl<K: Ord + Clone> Hub<K> {
                 last: after.cloned(),
                 seen,
                 skip_through: skip,
+                era,
                 done: false,
             },
             position,
@@ -1092,6 +1119,8 @@ pub struct Cursor<K> {
     seen: Option<K>,
     /// Skip frames up to this id (a subscriber that was ahead of this hub).
     skip_through: Option<K>,
+    /// The log's era of the last frame it took (see [`Delivery::Jump`]).
+    era: u32,
     done: bool,
 }
 
@@ -1154,32 +1183,7 @@ impl<K: Ord + Clone> Cursor<K> {
             self.buffer.push_back(Delivery::Evicted(reason));
             return Poll::Ready(());
         }
-        let mut pos = sub.pos;
-        if sub.caught_up {
-            // Everything between where it stood and its jump is for other topics.
-            if sub.jump != NONE {
-                pos = pos.max(sub.jump);
-            } else if sub.topics.is_some() {
-                pos = end;
-            }
-        }
-        sub.caught_up = false;
-        sub.jump = NONE;
-        if sub.chain != NONE {
-            // The frame it took last: what follows it in its topic is all it wants.
-            let entry = usize::try_from(sub.chain.wrapping_sub(base))
-                .ok()
-                .and_then(|i| inner.ring.get(i))
-                .filter(|_| sub.chain >= base);
-            if let Some(e) = entry {
-                pos = if e.next_in_topic == NONE {
-                    pos.max(end)
-                } else {
-                    pos.max(e.next_in_topic)
-                };
-            }
-            sub.chain = NONE;
-        }
+        let mut pos = start(sub, &inner.ring, base, end);
         if pos < base {
             // Frames it never looked at have left the ring. It missed some if one of its
             // topics lost a frame newer than what it has seen (a subscriber that was ahead of
@@ -1210,6 +1214,17 @@ impl<K: Ord + Clone> Cursor<K> {
         while taken < BATCH && pos < end {
             let e = &inner.ring[usize::try_from(pos - base).unwrap_or(usize::MAX)];
             if sub.wants(e.topic) {
+                if e.era != self.era {
+                    let last = match self.buffer.back() {
+                        Some(Delivery::Frame { id, .. }) => Some(id.clone()),
+                        _ => self.last.clone(),
+                    };
+                    self.era = e.era;
+                    self.buffer.push_back(Delivery::Jump {
+                        last,
+                        next: e.id.clone(),
+                    });
+                }
                 self.buffer.push_back(Delivery::Frame {
                     id: e.id.clone(),
                     frame: e.frame.clone(),
@@ -1246,6 +1261,38 @@ impl<K: Ord + Clone> Cursor<K> {
         );
         Poll::Pending
     }
+}
+
+/// Where a cursor looks next: where it stood, moved past what is not for it when it can
+/// tell without looking (it caught up since, or its topic's chain leads on).
+fn start<K>(sub: &mut Sub, ring: &VecDeque<Entry<K>>, base: u64, end: u64) -> u64 {
+    let mut pos = sub.pos;
+    if sub.caught_up {
+        // Everything between where it stood and its jump is for other topics.
+        if sub.jump != NONE {
+            pos = pos.max(sub.jump);
+        } else if sub.topics.is_some() {
+            pos = end;
+        }
+    }
+    sub.caught_up = false;
+    sub.jump = NONE;
+    if sub.chain != NONE {
+        // The frame it took last: what follows it in its topic is all it wants.
+        let entry = usize::try_from(sub.chain.wrapping_sub(base))
+            .ok()
+            .and_then(|i| ring.get(i))
+            .filter(|_| sub.chain >= base);
+        if let Some(e) = entry {
+            pos = if e.next_in_topic == NONE {
+                pos.max(end)
+            } else {
+                pos.max(e.next_in_topic)
+            };
+        }
+        sub.chain = NONE;
+    }
+    pos
 }
 
 /// Registers a caught-up subscriber's waker and lists it where the next frame for it will be
@@ -1294,7 +1341,7 @@ impl<K: Ord + Clone> Stream for Cursor<K> {
                         this.last = Some(id.clone());
                         this.seen = Some(id.clone());
                     }
-                    Delivery::Gap { .. } => {}
+                    Delivery::Gap { .. } | Delivery::Jump { .. } => {}
                     Delivery::Evicted(_) => {
                         this.done = true;
                         this.buffer.clear();

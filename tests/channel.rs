@@ -8,9 +8,12 @@ use bytes::Bytes;
 use futures_util::{FutureExt, StreamExt};
 use proptest::prelude::*;
 use ssekit::channel::{
-    Channel, ChannelConfig, PublishError, Seq, SubscribeError, Subscription, Topic,
+    Channel, ChannelConfig, Page, PageFuture, PublishError, Seq, Store, StoreError, Stored,
+    SubscribeError, Subscription, Topic,
 };
 use ssekit::{Event, Item, Parser};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 const EPOCH: u64 = 1_700_000_000_000;
 
@@ -195,9 +198,7 @@ fn a_subscriber_to_one_topic_is_never_woken_by_the_others() {
     let channel = channel(ChannelConfig::new());
     let (quiet, busy) = (channel.topic("quiet"), channel.topic("busy"));
     channel.publish_to(&busy, Event::new("first")).unwrap();
-    let mut sub = channel
-        .subscribe_to(std::slice::from_ref(&quiet), Some(&id(0)))
-        .unwrap();
+    let mut sub = channel.subscribe_to([&quiet], Some(&id(0))).unwrap();
     let count = Arc::new(Count(AtomicUsize::new(0)));
     let waker = Waker::from(Arc::clone(&count));
     let mut cx = Context::from_waker(&waker);
@@ -375,9 +376,7 @@ fn a_new_subscriber_can_be_replayed_the_recent_history() {
     );
     // On some topics: theirs among the last three.
     let mut parser = Parser::new();
-    let mut only_a = channel
-        .subscribe_to(std::slice::from_ref(&a), None)
-        .unwrap();
+    let mut only_a = channel.subscribe_to([&a], None).unwrap();
     let got = take_ready(&mut only_a, &mut parser, "gap");
     assert_eq!(messages(&got), [(id(4), "4".into())]);
 }
@@ -604,6 +603,249 @@ proptest! {
                 let lost = lost_before.is_some_and(|r| id.parse::<Seq>().unwrap() < r);
                 prop_assert!(lost, "{} missed without a gap", id);
             }
+        }
+    }
+}
+
+/// A store in memory that can forget its oldest events (a trimmed stream) and fail.
+#[derive(Default)]
+struct MemoryStore {
+    log: Mutex<Vec<Stored>>,
+    failing: AtomicBool,
+}
+
+impl MemoryStore {
+    fn push(&self, id: Seq, topic: &str, event: &Event) {
+        self.log.lock().unwrap().push(Stored {
+            id,
+            topic: topic.to_owned(),
+            event: event.clone(),
+        });
+    }
+
+    fn forget_through(&self, id: Seq) {
+        self.log.lock().unwrap().retain(|e| e.id > id);
+    }
+}
+
+struct Shared(Arc<MemoryStore>);
+
+impl Store for Shared {
+    fn after(&self, after: Option<Seq>, limit: usize) -> PageFuture {
+        let store = Arc::clone(&self.0);
+        Box::pin(async move {
+            if store.failing.load(Ordering::SeqCst) {
+                return Err(StoreError::new("down"));
+            }
+            let log = store.log.lock().unwrap();
+            Ok(Page {
+                anchor: after.is_none_or(|after| log.iter().any(|e| e.id == after)),
+                events: log
+                    .iter()
+                    .filter(|e| Some(e.id) > after)
+                    .take(limit)
+                    .cloned()
+                    .collect(),
+            })
+        })
+    }
+}
+
+/// A channel on a store, and a publisher that writes both, as an instance's tail would.
+fn stored_channel(history: usize) -> (Channel, Arc<MemoryStore>, impl Fn(&Topic, Event) -> Seq) {
+    let store = Arc::new(MemoryStore::default());
+    let channel = Channel::with_store(
+        ChannelConfig::new().epoch(EPOCH).history_events(history),
+        Arc::new(Shared(Arc::clone(&store))),
+    );
+    let next = Arc::new(Mutex::new(0u64));
+    let publish = {
+        let (channel, store) = (channel.clone(), Arc::clone(&store));
+        move |topic: &Topic, event: Event| {
+            let mut next = next.lock().unwrap();
+            let id = Seq::new(EPOCH, *next);
+            *next += 1;
+            store.push(id, topic.name(), &event);
+            channel.publish_with_id(id, Some(topic), event).unwrap();
+            id
+        }
+    };
+    (channel, store, publish)
+}
+
+#[tokio::test]
+async fn a_store_fills_in_what_the_history_no_longer_holds() {
+    let (channel, store, publish) = stored_channel(4);
+    let (a, b) = (channel.topic("a"), channel.topic("b"));
+    for n in 0..20u64 {
+        publish(if n % 2 == 0 { &a } else { &b }, Event::new(format!("{n}")));
+    }
+    // Every topic, resumed after 2: 3 to 19, from the store then the history, no gap.
+    let mut parser = Parser::new();
+    let mut sub = channel.subscribe(Some(&id(2))).unwrap();
+    let got = collect_until(&mut sub, &mut parser, &id(19)).await;
+    assert!(gaps(&got).is_empty(), "{:?}", gaps(&got));
+    let expected: Vec<(String, String)> = (3..20).map(|n| (id(n), n.to_string())).collect();
+    assert_eq!(messages(&got), expected);
+    assert_eq!(sub.last_id(), Some(Seq::new(EPOCH, 19)));
+    // Topic `b` only, resumed after 2: its odd ones.
+    let mut parser = Parser::new();
+    let mut sub = channel.subscribe_to([&b], Some(&id(2))).unwrap();
+    let got = collect_until(&mut sub, &mut parser, &id(19)).await;
+    let expected: Vec<(String, String)> = (3..20)
+        .filter(|n| n % 2 == 1)
+        .map(|n| (id(n), n.to_string()))
+        .collect();
+    assert_eq!(messages(&got), expected);
+    // The store forgot up to 5: resuming after 2 is a gap, then 6 onwards.
+    store.forget_through(Seq::new(EPOCH, 5));
+    let mut parser = Parser::new();
+    let mut sub = channel.subscribe(Some(&id(2))).unwrap();
+    let got = collect_until(&mut sub, &mut parser, &id(19)).await;
+    let gap = &gaps(&got)[0];
+    assert_eq!(
+        (gap["reason"].as_str(), gap["resumes_at"].as_str()),
+        (Some("trimmed"), Some(id(6).as_str()))
+    );
+    assert_eq!(messages(&got)[0].0, id(6));
+    // The store is down: a gap, then the history.
+    store.failing.store(true, Ordering::SeqCst);
+    let mut parser = Parser::new();
+    let mut sub = channel.subscribe(Some(&id(2))).unwrap();
+    let got = collect_until(&mut sub, &mut parser, &id(19)).await;
+    assert_eq!(gaps(&got)[0]["reason"], "store_unavailable");
+    assert_eq!(messages(&got).len(), 4, "the history's four");
+}
+
+#[tokio::test]
+async fn a_subscriber_behind_the_history_is_caught_up_from_the_store() {
+    let (channel, _store, publish) = stored_channel(4);
+    let t = channel.topic("");
+    publish(&t, Event::new("0"));
+    let mut parser = Parser::new();
+    let mut slow = channel.subscribe(Some(&id(0))).unwrap();
+    for n in 1..30u64 {
+        publish(&t, Event::new(format!("{n}")));
+    }
+    let got = collect_until(&mut slow, &mut parser, &id(29)).await;
+    assert!(gaps(&got).is_empty(), "{:?}", gaps(&got));
+    let ids: Vec<String> = messages(&got).into_iter().map(|m| m.0).collect();
+    assert_eq!(ids, (1..30).map(id).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_jump_in_the_log_reaches_every_subscriber_whatever_its_topics() {
+    let channel = channel(ChannelConfig::new());
+    let (a, b) = (channel.topic("a"), channel.topic("b"));
+    channel
+        .publish_with_id(Seq::new(EPOCH, 0), Some(&a), Event::new("a0"))
+        .unwrap();
+    channel
+        .publish_with_id(Seq::new(EPOCH, 1), Some(&b), Event::new("b1"))
+        .unwrap();
+    let mut only_a = channel.subscribe_to([&a], Some(&id(1))).unwrap();
+    let mut only_b = channel.subscribe_to([&b], Some(&id(1))).unwrap();
+    // The store restarted empty (a new epoch), and later skipped an offset.
+    let e2 = EPOCH + 10;
+    channel
+        .publish_with_id(Seq::new(e2, 0), Some(&b), Event::new("b"))
+        .unwrap();
+    channel
+        .publish_with_id(Seq::new(e2, 1), Some(&a), Event::new("a"))
+        .unwrap();
+    channel
+        .publish_with_id(Seq::new(e2, 5), Some(&a), Event::new("a"))
+        .unwrap();
+    let mut parser = Parser::new();
+    let got = take_ready(&mut only_a, &mut parser, "gap");
+    let reasons: Vec<_> = gaps(&got)
+        .iter()
+        .map(|g| g["reason"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(reasons, ["new_history", "trimmed"], "{got:?}");
+    let mut parser = Parser::new();
+    let got = take_ready(&mut only_b, &mut parser, "gap");
+    assert_eq!(gaps(&got)[0]["reason"], "new_history");
+    assert_eq!(gaps(&got)[0]["resumes_at"], Seq::new(e2, 0).to_string());
+}
+
+/// Reads until the event with id `last`, at most 5 s.
+async fn collect_until(sub: &mut Subscription, parser: &mut Parser, last: &str) -> Vec<Got> {
+    let mut got = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !got
+        .iter()
+        .any(|g| matches!(g, Got::Message { id, .. } if id == last))
+    {
+        let frame = tokio::time::timeout_at(deadline, sub.next())
+            .await
+            .expect("the events within 5 s")
+            .expect("the stream goes on");
+        parser.feed(frame.into_bytes());
+        while let Some(item) = parser.next() {
+            match item.unwrap() {
+                Item::Message(m) if m.event_type() == "gap" => {
+                    got.push(Got::Gap(serde_json::from_str(m.data()).unwrap()));
+                }
+                Item::Message(m) => got.push(Got::Message {
+                    id: m.last_event_id().to_string(),
+                    data: m.data().to_string(),
+                }),
+                _ => {}
+            }
+        }
+    }
+    got
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// With a store that holds every event, nothing is ever lost, whatever the history's size
+    /// and whenever subscribers read or are cut: no gap, every event of its topics once, in
+    /// order.
+    #[test]
+    fn with_a_store_nothing_is_lost_and_nothing_is_announced(
+        history in 1usize..8,
+        publishes in proptest::collection::vec(0u8..3, 1..60),
+        plans in proptest::collection::vec(plan(), 1..4),
+    ) {
+        let (channel, _store, publish) = stored_channel(history);
+        let topics = [channel.topic("a"), channel.topic("b"), channel.topic("c")];
+        let wanted = |p: &Plan| -> Vec<Topic> {
+            (0..3).filter(|i| p.topics & (1 << i) != 0).map(|i| topics[i].clone()).collect()
+        };
+        let mut subs: Vec<(Subscription, Parser, Vec<Got>, Option<String>)> = plans
+            .iter()
+            .map(|p| (subscribe_topics(&channel, &wanted(p), None), Parser::new(), Vec::new(), None))
+            .collect();
+        let mut log = Vec::new();
+        for (n, &t) in publishes.iter().enumerate() {
+            let t = usize::from(t);
+            let data = format!("{}{n}", topics[t].name());
+            log.push((publish(&topics[t], Event::new(data.clone())).to_string(), t, data));
+            for ((sub, parser, got, last), p) in subs.iter_mut().zip(&plans) {
+                let step = p.steps[n % p.steps.len()];
+                if step <= 5 {
+                    let new = take_ready(sub, parser, "gap");
+                    *last = last_id(&new).or(last.take());
+                    got.extend(new);
+                }
+                if step == 5 {
+                    *sub = subscribe_topics(&channel, &wanted(p), last.as_deref());
+                    *parser = Parser::new();
+                }
+            }
+        }
+        for ((sub, parser, got, _), p) in subs.iter_mut().zip(&plans) {
+            got.extend(take_ready(sub, parser, "gap"));
+            prop_assert!(gaps(got).is_empty(), "{:?}", gaps(got));
+            let mine: Vec<(String, String)> = log
+                .iter()
+                .filter(|(_, t, _)| p.topics & (1 << t) != 0)
+                .map(|(id, _, d)| (id.clone(), d.clone()))
+                .collect();
+            prop_assert_eq!(messages(got), mine);
         }
     }
 }

@@ -102,6 +102,7 @@ fn check(sub: &Subscriber, published: &[u64], capacity: usize, max_lag: Option<u
                 assert_eq!(*next, published[published_then - capacity]);
                 want = Some(*next);
             }
+            Delivery::Jump { .. } => panic!("a jump in a log published with `publish`: {item:?}"),
             Delivery::Evicted(reason) => {
                 assert_eq!(*reason, Eviction::TooManyBehind);
                 assert!(max_lag.is_some(), "evicted without a policy");

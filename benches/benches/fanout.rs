@@ -123,10 +123,10 @@ fn run_channel(rt: &tokio::runtime::Runtime, events: &[Event], others: usize) ->
                 .max_subscribers(SUBSCRIBERS),
         );
         let topics: Vec<_> = (0..100).map(|t| channel.topic(&format!("t{t}"))).collect();
-        let mine = [topics[0].clone()];
+        let mine = [&topics[0]];
         let tasks: Vec<_> = (0..SUBSCRIBERS)
             .map(|_| {
-                let mut sub = channel.subscribe_to(&mine, None).unwrap();
+                let mut sub = channel.subscribe_to(mine, None).unwrap();
                 tokio::spawn(async move {
                     let mut sum = 0;
                     for _ in 0..FRAMES {

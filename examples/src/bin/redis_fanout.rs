@@ -515,6 +515,8 @@ async fn produce(
                     None => out.gap("lagged", None, Some(next)).await?,
                 }
             }
+            // This hub is fed with `publish`, which never marks a jump: `ingest` announces them.
+            Ok(Some(Delivery::Jump { .. })) => {}
             Ok(Some(Delivery::Evicted(reason))) => {
                 return Err(Stop::Drop(format!("evicted: {reason}")))
             }
