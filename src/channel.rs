@@ -31,7 +31,7 @@
 //! use ssekit::Event;
 //!
 //! # futures_executor::block_on(async {
-//! let channel = Channel::new(ChannelConfig::new().epoch(1_700_000_000_000));
+//! let channel = Channel::new(ChannelConfig::new().with_epoch(1_700_000_000_000));
 //! let kickoff = channel.publish(Event::new("kick-off"))?;
 //! assert_eq!(kickoff.to_string(), "1700000000000-0");
 //! channel.publish(Event::builder().event("goal").data("1-0").build()?)?;
@@ -192,13 +192,13 @@ impl std::str::FromStr for Seq {
 /// use std::time::Duration;
 /// use ssekit::channel::ChannelConfig;
 /// let config = ChannelConfig::new()
-///     .history_events(1_000)
-///     .history_bytes(4 << 20)
-///     .max_event_bytes(64 << 10)
-///     .max_subscribers(20_000)
-///     .send_timeout(Duration::from_secs(10))
-///     .retry(Some(Duration::from_secs(2)));
-/// assert_eq!(config.get_max_event_bytes(), 64 << 10);
+///     .with_history_events(1_000)
+///     .with_history_bytes(4 << 20)
+///     .with_max_event_bytes(64 << 10)
+///     .with_max_subscribers(20_000)
+///     .with_send_timeout(Duration::from_secs(10))
+///     .with_retry(Some(Duration::from_secs(2)));
+/// assert_eq!(config.max_event_bytes(), 64 << 10);
 /// ```
 #[derive(Debug, Clone)]
 pub struct ChannelConfig {
@@ -230,7 +230,7 @@ impl ChannelConfig {
     ///
     /// ```
     /// let c = ssekit::channel::ChannelConfig::new();
-    /// assert_eq!(c.get_keep_alive(), std::time::Duration::from_secs(15));
+    /// assert_eq!(c.keep_alive(), std::time::Duration::from_secs(15));
     /// ```
     #[must_use]
     pub fn new() -> ChannelConfig {
@@ -254,11 +254,11 @@ impl ChannelConfig {
     /// How many events the history keeps (at least 1).
     ///
     /// ```
-    /// let c = ssekit::channel::ChannelConfig::new().history_events(5);
+    /// let c = ssekit::channel::ChannelConfig::new().with_history_events(5);
     /// # drop(c);
     /// ```
     #[must_use]
-    pub fn history_events(mut self, n: usize) -> ChannelConfig {
+    pub fn with_history_events(mut self, n: usize) -> ChannelConfig {
         self.history_events = n.max(1);
         self
     }
@@ -266,11 +266,11 @@ impl ChannelConfig {
     /// How many bytes the history keeps (encoded events, plus a few dozen bytes each).
     ///
     /// ```
-    /// let c = ssekit::channel::ChannelConfig::new().history_bytes(1 << 20);
+    /// let c = ssekit::channel::ChannelConfig::new().with_history_bytes(1 << 20);
     /// # drop(c);
     /// ```
     #[must_use]
-    pub fn history_bytes(mut self, bytes: usize) -> ChannelConfig {
+    pub fn with_history_bytes(mut self, bytes: usize) -> ChannelConfig {
         self.history_bytes = bytes;
         self
     }
@@ -279,11 +279,11 @@ impl ChannelConfig {
     /// [`PublishError::TooLarge`]. At most the history's bytes.
     ///
     /// ```
-    /// let c = ssekit::channel::ChannelConfig::new().max_event_bytes(4096);
-    /// assert_eq!(c.get_max_event_bytes(), 4096);
+    /// let c = ssekit::channel::ChannelConfig::new().with_max_event_bytes(4096);
+    /// assert_eq!(c.max_event_bytes(), 4096);
     /// ```
     #[must_use]
-    pub fn max_event_bytes(mut self, bytes: usize) -> ChannelConfig {
+    pub fn with_max_event_bytes(mut self, bytes: usize) -> ChannelConfig {
         self.max_event_bytes = bytes;
         self
     }
@@ -291,21 +291,21 @@ impl ChannelConfig {
     /// The largest event taken, encoded.
     ///
     /// ```
-    /// assert_eq!(ssekit::channel::ChannelConfig::new().get_max_event_bytes(), 1 << 20);
+    /// assert_eq!(ssekit::channel::ChannelConfig::new().max_event_bytes(), 1 << 20);
     /// ```
     #[must_use]
-    pub fn get_max_event_bytes(&self) -> usize {
+    pub fn max_event_bytes(&self) -> usize {
         self.max_event_bytes
     }
 
     /// At most this many subscribers at once; beyond, [`SubscribeError::Full`].
     ///
     /// ```
-    /// let c = ssekit::channel::ChannelConfig::new().max_subscribers(100);
+    /// let c = ssekit::channel::ChannelConfig::new().with_max_subscribers(100);
     /// # drop(c);
     /// ```
     #[must_use]
-    pub fn max_subscribers(mut self, n: usize) -> ChannelConfig {
+    pub fn with_max_subscribers(mut self, n: usize) -> ChannelConfig {
         self.max_subscribers = n;
         self
     }
@@ -315,11 +315,11 @@ impl ChannelConfig {
     /// Checked at each publish and by [`Channel::evict_lagging`].
     ///
     /// ```
-    /// let c = ssekit::channel::ChannelConfig::new().send_timeout(std::time::Duration::from_secs(5));
+    /// let c = ssekit::channel::ChannelConfig::new().with_send_timeout(std::time::Duration::from_secs(5));
     /// # drop(c);
     /// ```
     #[must_use]
-    pub fn send_timeout(mut self, timeout: Duration) -> ChannelConfig {
+    pub fn with_send_timeout(mut self, timeout: Duration) -> ChannelConfig {
         self.send_timeout = timeout;
         self
     }
@@ -328,11 +328,11 @@ impl ChannelConfig {
     /// below the idle timeouts of common proxies).
     ///
     /// ```
-    /// let c = ssekit::channel::ChannelConfig::new().keep_alive(std::time::Duration::from_secs(20));
-    /// assert_eq!(c.get_keep_alive().as_secs(), 20);
+    /// let c = ssekit::channel::ChannelConfig::new().with_keep_alive(std::time::Duration::from_secs(20));
+    /// assert_eq!(c.keep_alive().as_secs(), 20);
     /// ```
     #[must_use]
-    pub fn keep_alive(mut self, interval: Duration) -> ChannelConfig {
+    pub fn with_keep_alive(mut self, interval: Duration) -> ChannelConfig {
         self.keep_alive = interval;
         self
     }
@@ -340,10 +340,10 @@ impl ChannelConfig {
     /// The keep-alive interval.
     ///
     /// ```
-    /// assert_eq!(ssekit::channel::ChannelConfig::new().get_keep_alive().as_secs(), 15);
+    /// assert_eq!(ssekit::channel::ChannelConfig::new().keep_alive().as_secs(), 15);
     /// ```
     #[must_use]
-    pub fn get_keep_alive(&self) -> Duration {
+    pub fn keep_alive(&self) -> Duration {
         self.keep_alive
     }
 
@@ -351,11 +351,11 @@ impl ChannelConfig {
     /// reconnecting), if any.
     ///
     /// ```
-    /// let c = ssekit::channel::ChannelConfig::new().retry(Some(std::time::Duration::from_secs(1)));
+    /// let c = ssekit::channel::ChannelConfig::new().with_retry(Some(std::time::Duration::from_secs(1)));
     /// # drop(c);
     /// ```
     #[must_use]
-    pub fn retry(mut self, retry: Option<Duration>) -> ChannelConfig {
+    pub fn with_retry(mut self, retry: Option<Duration>) -> ChannelConfig {
         self.retry = retry;
         self
     }
@@ -363,11 +363,11 @@ impl ChannelConfig {
     /// The `Retry-After` of a full channel ([`SubscribeError::Full`]).
     ///
     /// ```
-    /// let c = ssekit::channel::ChannelConfig::new().retry_after(std::time::Duration::from_secs(30));
+    /// let c = ssekit::channel::ChannelConfig::new().with_retry_after(std::time::Duration::from_secs(30));
     /// # drop(c);
     /// ```
     #[must_use]
-    pub fn retry_after(mut self, after: Duration) -> ChannelConfig {
+    pub fn with_retry_after(mut self, after: Duration) -> ChannelConfig {
         self.retry_after = after;
         self
     }
@@ -377,11 +377,11 @@ impl ChannelConfig {
     /// not falls back to `gap`.
     ///
     /// ```
-    /// let c = ssekit::channel::ChannelConfig::new().gap_event("ssekit-gap");
-    /// assert_eq!(c.get_gap_event(), "ssekit-gap");
+    /// let c = ssekit::channel::ChannelConfig::new().with_gap_event("ssekit-gap");
+    /// assert_eq!(c.gap_event(), "ssekit-gap");
     /// ```
     #[must_use]
-    pub fn gap_event(mut self, event_type: impl Into<String>) -> ChannelConfig {
+    pub fn with_gap_event(mut self, event_type: impl Into<String>) -> ChannelConfig {
         let t = event_type.into();
         if !t.is_empty() && !t.contains(['\r', '\n']) {
             self.gap_event = t;
@@ -392,10 +392,10 @@ impl ChannelConfig {
     /// The type of gap events.
     ///
     /// ```
-    /// assert_eq!(ssekit::channel::ChannelConfig::new().get_gap_event(), "gap");
+    /// assert_eq!(ssekit::channel::ChannelConfig::new().gap_event(), "gap");
     /// ```
     #[must_use]
-    pub fn get_gap_event(&self) -> &str {
+    pub fn gap_event(&self) -> &str {
         &self.gap_event
     }
 
@@ -407,7 +407,7 @@ impl ChannelConfig {
     /// use futures_util::StreamExt;
     /// use ssekit::channel::{Channel, ChannelConfig};
     /// # futures_executor::block_on(async {
-    /// let channel = Channel::new(ChannelConfig::new().epoch(1).replay_to_new(2));
+    /// let channel = Channel::new(ChannelConfig::new().with_epoch(1).with_replay_to_new(2));
     /// for text in ["a", "b", "c"] {
     ///     channel.publish(ssekit::Event::new(text)).unwrap();
     /// }
@@ -416,7 +416,7 @@ impl ChannelConfig {
     /// # });
     /// ```
     #[must_use]
-    pub fn replay_to_new(mut self, n: usize) -> ChannelConfig {
+    pub fn with_replay_to_new(mut self, n: usize) -> ChannelConfig {
         self.replay = n;
         self
     }
@@ -428,11 +428,11 @@ impl ChannelConfig {
     /// first) or is replayed with the same ids after a restart.
     ///
     /// ```
-    /// let c = ssekit::channel::ChannelConfig::new().wait_for_ahead(true);
+    /// let c = ssekit::channel::ChannelConfig::new().with_wait_for_ahead(true);
     /// # drop(c);
     /// ```
     #[must_use]
-    pub fn wait_for_ahead(mut self, wait: bool) -> ChannelConfig {
+    pub fn with_wait_for_ahead(mut self, wait: bool) -> ChannelConfig {
         self.wait_for_ahead = wait;
         self
     }
@@ -442,13 +442,13 @@ impl ChannelConfig {
     ///
     /// ```
     /// use ssekit::channel::{Channel, ChannelConfig, SubscribeError};
-    /// let channel = Channel::new(ChannelConfig::new().max_topics_per_subscription(1));
+    /// let channel = Channel::new(ChannelConfig::new().with_max_topics_per_subscription(1));
     /// let (a, b) = (channel.topic("a"), channel.topic("b"));
     /// let err = channel.subscribe_to([&a, &b], None).unwrap_err();
     /// assert_eq!(err, SubscribeError::TooManyTopics { max: 1 });
     /// ```
     #[must_use]
-    pub fn max_topics_per_subscription(mut self, n: usize) -> ChannelConfig {
+    pub fn with_max_topics_per_subscription(mut self, n: usize) -> ChannelConfig {
         self.max_topics = n;
         self
     }
@@ -457,13 +457,85 @@ impl ChannelConfig {
     /// elsewhere and starts again from it passes its epoch; tests pass a fixed one.
     ///
     /// ```
-    /// let c = ssekit::channel::Channel::new(ssekit::channel::ChannelConfig::new().epoch(42));
+    /// let c = ssekit::channel::Channel::new(ssekit::channel::ChannelConfig::new().with_epoch(42));
     /// assert_eq!(c.epoch(), 42);
     /// ```
     #[must_use]
-    pub fn epoch(mut self, epoch: u64) -> ChannelConfig {
+    pub fn with_epoch(mut self, epoch: u64) -> ChannelConfig {
         self.epoch = Some(epoch);
         self
+    }
+}
+
+/// What the settings are; see the methods that set them.
+///
+/// ```
+/// use std::time::Duration;
+/// let c = ssekit::channel::ChannelConfig::new();
+/// assert_eq!((c.history_events(), c.history_bytes()), (10_000, 16 << 20));
+/// assert_eq!((c.max_subscribers(), c.max_topics_per_subscription()), (10_000, 32));
+/// assert_eq!((c.send_timeout(), c.retry_after()), (Duration::from_secs(30), Duration::from_secs(5)));
+/// assert_eq!((c.retry(), c.replay_to_new(), c.waits_for_ahead(), c.epoch()), (None, 0, false, None));
+/// ```
+impl ChannelConfig {
+    /// How many events the history keeps.
+    #[must_use]
+    pub fn history_events(&self) -> usize {
+        self.history_events
+    }
+
+    /// How many bytes the history keeps.
+    #[must_use]
+    pub fn history_bytes(&self) -> usize {
+        self.history_bytes
+    }
+
+    /// The most subscribers at once.
+    #[must_use]
+    pub fn max_subscribers(&self) -> usize {
+        self.max_subscribers
+    }
+
+    /// The send timeout.
+    #[must_use]
+    pub fn send_timeout(&self) -> Duration {
+        self.send_timeout
+    }
+
+    /// The `retry:` sent at the start of every subscription, if any.
+    #[must_use]
+    pub fn retry(&self) -> Option<Duration> {
+        self.retry
+    }
+
+    /// The `Retry-After` of a full channel.
+    #[must_use]
+    pub fn retry_after(&self) -> Duration {
+        self.retry_after
+    }
+
+    /// How many of the newest events a new subscriber is replayed.
+    #[must_use]
+    pub fn replay_to_new(&self) -> usize {
+        self.replay
+    }
+
+    /// Whether an id ahead of the newest waits.
+    #[must_use]
+    pub fn waits_for_ahead(&self) -> bool {
+        self.wait_for_ahead
+    }
+
+    /// The most topics one subscription may name.
+    #[must_use]
+    pub fn max_topics_per_subscription(&self) -> usize {
+        self.max_topics
+    }
+
+    /// The epoch given, if any (else the clock's, taken when the channel is made).
+    #[must_use]
+    pub fn epoch(&self) -> Option<u64> {
+        self.epoch
     }
 }
 
@@ -522,7 +594,7 @@ impl std::error::Error for PublishError {}
 ///
 /// ```
 /// use ssekit::channel::{Channel, ChannelConfig, SubscribeError};
-/// let channel = Channel::new(ChannelConfig::new().max_subscribers(0));
+/// let channel = Channel::new(ChannelConfig::new().with_max_subscribers(0));
 /// let err = channel.subscribe(None).unwrap_err();
 /// assert!(matches!(err, SubscribeError::Full { max: 0, .. }));
 /// assert_eq!(err.retry_after(), Some(std::time::Duration::from_secs(5)));
@@ -857,7 +929,7 @@ impl Channel {
     ///
     /// ```
     /// let channel = ssekit::channel::Channel::default();
-    /// assert_eq!(channel.config().get_gap_event(), "gap");
+    /// assert_eq!(channel.config().gap_event(), "gap");
     /// ```
     #[must_use]
     pub fn config(&self) -> &ChannelConfig {
@@ -867,7 +939,7 @@ impl Channel {
     /// The epoch of the ids it assigns.
     ///
     /// ```
-    /// let channel = ssekit::channel::Channel::new(ssekit::channel::ChannelConfig::new().epoch(9));
+    /// let channel = ssekit::channel::Channel::new(ssekit::channel::ChannelConfig::new().with_epoch(9));
     /// assert_eq!(channel.publish(ssekit::Event::new("x")).unwrap().epoch(), 9);
     /// ```
     #[must_use]
@@ -923,7 +995,7 @@ impl Channel {
     /// [`PublishError::Closed`]; nothing is published then.
     ///
     /// ```
-    /// let channel = ssekit::channel::Channel::new(ssekit::channel::ChannelConfig::new().epoch(1));
+    /// let channel = ssekit::channel::Channel::new(ssekit::channel::ChannelConfig::new().with_epoch(1));
     /// assert_eq!(channel.publish(ssekit::Event::new("a")).unwrap().to_string(), "1-0");
     /// assert_eq!(channel.publish(ssekit::Event::new("b")).unwrap().to_string(), "1-1");
     /// ```
@@ -972,7 +1044,41 @@ impl Channel {
         self.publish_in(topic, Some(id), event).map(drop)
     }
 
-    fn publish_in(&self, topic: u32, id: Option<Seq>, event: Event) -> Result<Seq, PublishError> {
+    /// Whether the channel would take `event`: what a publisher that writes to a [`Store`]
+    /// checks first, so that what it stores every instance can publish. The size is checked
+    /// with the longest id there is.
+    ///
+    /// # Errors
+    ///
+    /// [`PublishError::HasId`], [`PublishError::Reserved`] or [`PublishError::TooLarge`].
+    ///
+    /// ```
+    /// use ssekit::channel::{Channel, ChannelConfig, PublishError};
+    /// let channel = Channel::new(ChannelConfig::new().with_max_event_bytes(100));
+    /// assert!(channel.check(&ssekit::Event::new("fits")).is_ok());
+    /// let big = ssekit::Event::new("x".repeat(90));
+    /// assert!(matches!(channel.check(&big), Err(PublishError::TooLarge { .. })));
+    /// ```
+    pub fn check(&self, event: &Event) -> Result<(), PublishError> {
+        self.refuse(event)?;
+        let longest = Seq::new(u64::MAX, u64::MAX).to_string();
+        let id = EventId::from_parsed(crate::text::Text::from(longest));
+        let size = Encoded::new(&event.clone().with_id(id)).len();
+        let max = self.max_event();
+        if size > max {
+            return Err(PublishError::TooLarge { size, max });
+        }
+        Ok(())
+    }
+
+    fn max_event(&self) -> usize {
+        let config = &self.shared.config;
+        config.max_event_bytes.min(config.history_bytes)
+    }
+
+    /// The checks that need no encoding: the id, the type, and data alone over the limit
+    /// (refused before it is encoded, that is copied).
+    fn refuse(&self, event: &Event) -> Result<(), PublishError> {
         if event.id().is_some() {
             return Err(PublishError::HasId);
         }
@@ -982,12 +1088,7 @@ impl Channel {
         {
             return Err(PublishError::Reserved);
         }
-        let max = self
-            .shared
-            .config
-            .max_event_bytes
-            .min(self.shared.config.history_bytes);
-        // Its data alone is too large: refused before it is encoded (copied).
+        let max = self.max_event();
         let data_len = event.data().map_or(0, <[u8]>::len);
         if data_len > max {
             return Err(PublishError::TooLarge {
@@ -995,6 +1096,12 @@ impl Channel {
                 max,
             });
         }
+        Ok(())
+    }
+
+    fn publish_in(&self, topic: u32, id: Option<Seq>, event: Event) -> Result<Seq, PublishError> {
+        self.refuse(&event)?;
+        let max = self.max_event();
         // One lock from the id to the hub: ids reach the history in the order they are made.
         let mut state = self.shared.state();
         let seq = id.unwrap_or(Seq::new(self.shared.epoch, state.next));
@@ -1065,7 +1172,7 @@ impl Channel {
     /// use futures_util::StreamExt;
     /// use ssekit::Event;
     /// # futures_executor::block_on(async {
-    /// let channel = ssekit::channel::Channel::new(ssekit::channel::ChannelConfig::new().epoch(1));
+    /// let channel = ssekit::channel::Channel::new(ssekit::channel::ChannelConfig::new().with_epoch(1));
     /// let (a, b) = (channel.topic("a"), channel.topic("b"));
     /// channel.publish_to(&a, Event::new("for a")).unwrap();
     /// // Resumes after 1-0 (an event of `a`), in `b` only.
@@ -1349,7 +1456,7 @@ impl Subscription {
     /// subscriber; or the one it resumed after): what the client's `Last-Event-ID` is now.
     ///
     /// ```
-    /// let channel = ssekit::channel::Channel::new(ssekit::channel::ChannelConfig::new().epoch(1));
+    /// let channel = ssekit::channel::Channel::new(ssekit::channel::ChannelConfig::new().with_epoch(1));
     /// channel.publish(ssekit::Event::new("x")).unwrap();
     /// let s = channel.subscribe(Some("1-0")).unwrap();
     /// assert_eq!(s.last_id().unwrap().to_string(), "1-0");

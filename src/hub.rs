@@ -447,8 +447,8 @@ struct Inner<K> {
     bytes: usize,
     /// The id of the frame that left the ring last (sequence `base - 1`).
     last_dropped: Option<K>,
-    /// Per topic, the id of its newest frame that left the ring.
-    dropped: HashMap<u32, K>,
+    /// Per topic, the id and sequence number of its newest frame that left the ring.
+    dropped: HashMap<u32, (K, u64)>,
     /// Per topic, the sequence number of its newest frame in the ring.
     topic_last: HashMap<u32, u64>,
     subs: Vec<Option<Sub>>,
@@ -703,7 +703,9 @@ impl<K: Ord + Clone> Hub<K> {
                 if inner.topic_last.get(&gone.topic) == Some(&inner.base) {
                     inner.topic_last.remove(&gone.topic);
                 }
-                inner.dropped.insert(gone.topic, gone.id.clone());
+                inner
+                    .dropped
+                    .insert(gone.topic, (gone.id.clone(), inner.base));
                 inner.last_dropped = Some(gone.id);
                 inner.base += 1;
             }
@@ -761,12 +763,21 @@ impl<K: Ord + Clone> Hub<K> {
             }
             // The oldest frame waiting for it: where it jumps to, or the first it wants from
             // where it stands (the ring's oldest if it fell off: younger than what it missed).
+            let fell_off = |ts: &[Listing]| {
+                ts.iter().any(|l| {
+                    inner
+                        .dropped
+                        .get(&l.topic)
+                        .is_some_and(|&(_, seq)| seq >= sub.pos)
+                })
+            };
             let first = if sub.caught_up {
                 if sub.jump == NONE {
                     continue; // nothing published since it caught up is for it
                 }
-                Some(sub.jump)
-            } else if sub.topics.is_none() {
+                // (If that frame left the ring, the ring's oldest is younger than it.)
+                Some(sub.jump.max(inner.base))
+            } else if sub.topics.as_deref().is_none_or(fell_off) {
                 Some(sub.pos.max(inner.base))
             } else {
                 inner.first_wanted(sub, sub.pos)
@@ -864,17 +875,7 @@ impl<K: Ord + Clone> Hub<K> {
                 return Err(SubscribeError::Full { max });
             }
         }
-        let topics: Option<Box<[Listing]>> = topics.map(|ts| {
-            let mut ts = ts.to_vec();
-            ts.sort_unstable();
-            ts.dedup();
-            ts.into_iter()
-                .map(|topic| Listing {
-                    topic,
-                    listed: false,
-                })
-                .collect()
-        });
+        let topics = topics.map(listings);
         let end = inner.end();
         let (pos, position, skip) = match after {
             None => (
@@ -890,7 +891,7 @@ impl<K: Ord + Clone> Hub<K> {
                         None => true,
                         Some(ts) => ts
                             .iter()
-                            .any(|l| inner.dropped.get(&l.topic).is_some_and(|d| d > after)),
+                            .any(|l| inner.dropped.get(&l.topic).is_some_and(|(d, _)| d > after)),
                     };
                     let position = if missed {
                         Position::Backfill {
@@ -939,14 +940,18 @@ impl<K: Ord + Clone> Hub<K> {
             inner.subs.push(Some(sub));
             inner.subs.len() - 1
         };
-        drop(inner);
-        // What it has seen: what it resumed after, or for a new one the head (anything that
-        // leaves the ring later is newer than it, and missed).
+        // What it has seen: what it resumed after, or for a new one the frame before its
+        // first (the head, or older with a replay): anything newer that leaves the ring before
+        // it is taken is missed.
         let seen = if after.is_some() {
             after.cloned()
         } else {
-            head.clone()
+            inner
+                .entry(pos.wrapping_sub(1))
+                .map(|e| e.id.clone())
+                .or_else(|| inner.last_dropped.clone())
         };
+        drop(inner);
         Ok(Join {
             cursor: Cursor {
                 shared: Arc::clone(&self.shared),
@@ -1197,7 +1202,7 @@ impl<K: Ord + Clone> Cursor<K> {
                 None => inner.last_dropped.as_ref().is_some_and(newer),
                 Some(ts) => ts
                     .iter()
-                    .any(|l| inner.dropped.get(&l.topic).is_some_and(newer)),
+                    .any(|l| inner.dropped.get(&l.topic).is_some_and(|(d, _)| newer(d))),
             };
             if missed {
                 self.buffer.push_back(Delivery::Gap {
@@ -1261,6 +1266,20 @@ impl<K: Ord + Clone> Cursor<K> {
         );
         Poll::Pending
     }
+}
+
+/// A subscriber's topics, each once, none listed yet.
+fn listings(topics: &[u32]) -> Box<[Listing]> {
+    let mut topics = topics.to_vec();
+    topics.sort_unstable();
+    topics.dedup();
+    topics
+        .into_iter()
+        .map(|topic| Listing {
+            topic,
+            listed: false,
+        })
+        .collect()
 }
 
 /// Where a cursor looks next: where it stood, moved past what is not for it when it can

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 const EPOCH: u64 = 1_700_000_000_000;
 
 fn channel(config: ChannelConfig) -> Channel {
-    Channel::new(config.epoch(EPOCH))
+    Channel::new(config.with_epoch(EPOCH))
 }
 
 fn id(offset: u64) -> String {
@@ -220,7 +220,7 @@ fn a_subscriber_to_one_topic_is_never_woken_by_the_others() {
 
 #[test]
 fn history_is_bounded_by_bytes_and_what_is_lost_is_announced() {
-    let channel = channel(ChannelConfig::new().history_bytes(64 << 10));
+    let channel = channel(ChannelConfig::new().with_history_bytes(64 << 10));
     for n in 0..100 {
         channel
             .publish(Event::new(format!("{n:04}{}", "x".repeat(4096))))
@@ -249,7 +249,7 @@ fn history_is_bounded_by_bytes_and_what_is_lost_is_announced() {
 
 #[test]
 fn an_event_over_the_size_limit_is_refused_and_nothing_is_published() {
-    let channel = channel(ChannelConfig::new().max_event_bytes(1024));
+    let channel = channel(ChannelConfig::new().with_max_event_bytes(1024));
     channel.publish(Event::new("small")).unwrap();
     // Under the limit by its data, over it once encoded with its `id:` line.
     let err = channel.publish(Event::new("y".repeat(1000))).unwrap_err();
@@ -276,7 +276,7 @@ fn an_event_over_the_size_limit_is_refused_and_nothing_is_published() {
 
 #[test]
 fn the_gap_type_is_reserved_whatever_it_is_called() {
-    let channel = channel(ChannelConfig::new().gap_event("resync"));
+    let channel = channel(ChannelConfig::new().with_gap_event("resync"));
     let forged = |t: &str| Event::builder().event(t).data("{}").build().unwrap();
     assert_eq!(
         channel.publish(forged("resync")),
@@ -337,7 +337,7 @@ fn every_kind_of_unusable_id_gets_a_gap_that_says_where_it_resumes() {
 
 #[test]
 fn a_subscriber_that_falls_off_the_history_is_told() {
-    let channel = channel(ChannelConfig::new().history_events(4));
+    let channel = channel(ChannelConfig::new().with_history_events(4));
     let mut parser = Parser::new();
     channel.publish(Event::new("e0")).unwrap();
     let mut slow = channel.subscribe(Some(&id(0))).unwrap();
@@ -355,7 +355,7 @@ fn a_subscriber_that_falls_off_the_history_is_told() {
 
 #[test]
 fn a_new_subscriber_can_be_replayed_the_recent_history() {
-    let channel = channel(ChannelConfig::new().replay_to_new(3));
+    let channel = channel(ChannelConfig::new().with_replay_to_new(3));
     let (a, b) = (channel.topic("a"), channel.topic("b"));
     for n in 0..6u64 {
         let topic = if n % 2 == 0 { &a } else { &b };
@@ -383,7 +383,7 @@ fn a_new_subscriber_can_be_replayed_the_recent_history() {
 
 #[test]
 fn an_id_ahead_waits_when_the_log_is_written_elsewhere_too() {
-    let channel = channel(ChannelConfig::new().wait_for_ahead(true));
+    let channel = channel(ChannelConfig::new().with_wait_for_ahead(true));
     channel.publish(Event::new("0")).unwrap();
     let mut parser = Parser::new();
     // Another instance published up to 3 already; this one has only 0.
@@ -419,8 +419,8 @@ fn a_subscription_names_a_bounded_number_of_topics() {
 fn a_full_channel_answers_503_with_retry_after() {
     let channel = channel(
         ChannelConfig::new()
-            .max_subscribers(2)
-            .retry_after(Duration::from_secs(7)),
+            .with_max_subscribers(2)
+            .with_retry_after(Duration::from_secs(7)),
     );
     let a = channel.subscribe(None).unwrap();
     let _b = channel.subscribe(None).unwrap();
@@ -435,7 +435,7 @@ fn a_full_channel_answers_503_with_retry_after() {
 
 #[tokio::test(start_paused = true)]
 async fn a_subscriber_that_takes_nothing_within_the_send_timeout_is_dropped() {
-    let channel = channel(ChannelConfig::new().send_timeout(Duration::from_millis(200)));
+    let channel = channel(ChannelConfig::new().with_send_timeout(Duration::from_millis(200)));
     channel.publish(Event::new("zero")).unwrap();
     let mut frozen = channel.subscribe(Some(&id(0))).unwrap();
     let mut reader = channel.subscribe(Some(&id(0))).unwrap();
@@ -455,7 +455,7 @@ async fn a_subscriber_that_takes_nothing_within_the_send_timeout_is_dropped() {
 
 #[tokio::test]
 async fn shutdown_tells_everyone_when_to_come_back() {
-    let channel = channel(ChannelConfig::new().retry(Some(Duration::from_secs(1))));
+    let channel = channel(ChannelConfig::new().with_retry(Some(Duration::from_secs(1))));
     let sub = channel.subscribe(None).unwrap();
     channel.publish(Event::new("last")).unwrap();
     channel.shutdown(Duration::from_secs(10));
@@ -524,7 +524,7 @@ proptest! {
         publishes in proptest::collection::vec(0u8..3, 1..80),
         plans in proptest::collection::vec(plan(), 1..5),
     ) {
-        let channel = channel(ChannelConfig::new().history_events(history));
+        let channel = channel(ChannelConfig::new().with_history_events(history));
         let topics = [channel.topic("a"), channel.topic("b"), channel.topic("c")];
         let wanted = |p: &Plan| -> Vec<Topic> {
             (0..3).filter(|i| p.topics & (1 << i) != 0).map(|i| topics[i].clone()).collect()
@@ -655,7 +655,9 @@ impl Store for Shared {
 fn stored_channel(history: usize) -> (Channel, Arc<MemoryStore>, impl Fn(&Topic, Event) -> Seq) {
     let store = Arc::new(MemoryStore::default());
     let channel = Channel::with_store(
-        ChannelConfig::new().epoch(EPOCH).history_events(history),
+        ChannelConfig::new()
+            .with_epoch(EPOCH)
+            .with_history_events(history),
         Arc::new(Shared(Arc::clone(&store))),
     );
     let next = Arc::new(Mutex::new(0u64));
@@ -848,4 +850,94 @@ proptest! {
             prop_assert_eq!(messages(got), mine);
         }
     }
+}
+
+// Found by a hostile review: the send timeout must drop a stalled subscriber whose first
+// untaken event has already left the history; replayed events that leave the history before
+// they are read must be announced; an id the channel published in another epoch resumes.
+
+#[test]
+fn the_send_timeout_drops_a_stalled_subscriber_after_its_first_event_left_the_history() {
+    let channel = channel(
+        ChannelConfig::new()
+            .with_history_events(2)
+            .with_send_timeout(Duration::from_secs(1)),
+    );
+    // Polled once, then never again (its socket stopped draining): it waits, caught up.
+    let mut stalled = channel.subscribe(None).unwrap();
+    assert!(stalled.next().now_or_never().is_none());
+    // Never polled at all.
+    let _never_polled = channel.subscribe(None).unwrap();
+    for n in 0..3 {
+        channel.publish(Event::new(format!("e{n}"))).unwrap();
+    }
+    let later = std::time::Instant::now() + Duration::from_secs(60);
+    assert_eq!(
+        channel.evict_lagging(later),
+        2,
+        "both stalled subscribers are dropped"
+    );
+}
+
+#[test]
+fn the_send_timeout_drops_a_stalled_topic_subscriber_whose_events_left_the_history() {
+    let channel = channel(
+        ChannelConfig::new()
+            .with_history_events(2)
+            .with_send_timeout(Duration::from_secs(1)),
+    );
+    let (a, b) = (channel.topic("a"), channel.topic("b"));
+    let _never_polled = channel.subscribe_to([&a], None).unwrap();
+    channel.publish_to(&a, Event::new("for a")).unwrap();
+    for _ in 0..2 {
+        channel.publish_to(&b, Event::new("for b")).unwrap();
+    }
+    let later = std::time::Instant::now() + Duration::from_secs(60);
+    assert_eq!(
+        channel.evict_lagging(later),
+        1,
+        "its event of `a` waited 60 s untaken"
+    );
+}
+
+#[test]
+fn replayed_events_that_leave_the_history_before_they_are_read_are_announced() {
+    let channel = channel(
+        ChannelConfig::new()
+            .with_history_events(4)
+            .with_replay_to_new(4),
+    );
+    for n in 0..4 {
+        channel.publish(Event::new(format!("e{n}"))).unwrap();
+    }
+    let mut parser = Parser::new();
+    let mut new = channel.subscribe(None).unwrap();
+    for n in 4..8 {
+        channel.publish(Event::new(format!("e{n}"))).unwrap();
+    }
+    let got = take_ready(&mut new, &mut parser, "gap");
+    let ids: Vec<String> = messages(&got).into_iter().map(|m| m.0).collect();
+    assert_eq!(ids, [id(4), id(5), id(6), id(7)]);
+    assert_eq!(
+        gaps(&got).len(),
+        1,
+        "replayed events lost silently: {got:?}"
+    );
+}
+
+#[test]
+fn an_id_the_channel_published_in_another_epoch_resumes() {
+    let channel = channel(ChannelConfig::new());
+    for n in 0..3 {
+        channel
+            .publish_with_id(Seq::new(EPOCH + 5, n), None, Event::new(format!("{n}")))
+            .unwrap();
+    }
+    let mut parser = Parser::new();
+    let mut sub = channel
+        .subscribe(Some(&Seq::new(EPOCH + 5, 0).to_string()))
+        .unwrap();
+    let got = take_ready(&mut sub, &mut parser, "gap");
+    assert!(gaps(&got).is_empty(), "{:?}", gaps(&got));
+    assert_eq!(messages(&got).len(), 2, "{got:?}");
 }

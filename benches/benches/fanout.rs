@@ -117,10 +117,10 @@ fn run_channel(rt: &tokio::runtime::Runtime, events: &[Event], others: usize) ->
     rt.block_on(async {
         let channel = Channel::new(
             ChannelConfig::new()
-                .epoch(1)
-                .history_events(1 << 20)
-                .history_bytes(1 << 30)
-                .max_subscribers(SUBSCRIBERS),
+                .with_epoch(1)
+                .with_history_events(1 << 20)
+                .with_history_bytes(1 << 30)
+                .with_max_subscribers(SUBSCRIBERS),
         );
         let topics: Vec<_> = (0..100).map(|t| channel.topic(&format!("t{t}"))).collect();
         let mine = [&topics[0]];

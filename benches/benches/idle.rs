@@ -150,7 +150,7 @@ fn library_part() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let channel = Channel::new(ChannelConfig::new().max_subscribers(CONNECTIONS));
+        let channel = Channel::new(ChannelConfig::new().with_max_subscribers(CONNECTIONS));
         channel.publish(ssekit::Event::new("x")).unwrap();
         let before = counting::live_bytes();
         let mut bodies: Vec<_> = (0..CONNECTIONS)

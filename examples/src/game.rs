@@ -98,12 +98,12 @@ impl Game {
         // not played yet (a client of a server restarted mid-match) waits for what follows.
         let channel = Channel::new(
             ChannelConfig::new()
-                .epoch(EPOCH)
-                .history_events(file.events.len())
-                .replay_to_new(file.events.len())
-                .wait_for_ahead(true)
-                .max_subscribers(max_subscribers())
-                .retry(Some(RETRY)),
+                .with_epoch(EPOCH)
+                .with_history_events(file.events.len())
+                .with_replay_to_new(file.events.len())
+                .with_wait_for_ahead(true)
+                .with_max_subscribers(max_subscribers())
+                .with_retry(Some(RETRY)),
         );
         let (cut, _) = watch::channel(0);
         Arc::new(Game {
