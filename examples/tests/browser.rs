@@ -355,7 +355,7 @@ async fn redis_fanout_page_handles_a_gap() {
         .eval("return document.querySelector('#timeline li.gap .text').textContent;")
         .await;
     assert!(
-        gap_text.as_str().unwrap().contains("trimmed_or_unknown"),
+        gap_text.as_str().unwrap().contains("new_history"),
         "{gap_text}"
     );
     // Events keep coming after the gap.

@@ -98,7 +98,7 @@ const RETRY: Duration = Duration::from_millis(200);
 /// Settings for [`RedisChannel::start`].
 ///
 /// ```
-/// let config = ssekit_redis::RedisConfig::new("scores").maxlen(100_000);
+/// let config = ssekit_redis::RedisConfig::new("scores").with_maxlen(100_000);
 /// assert_eq!(config.key(), "scores");
 /// ```
 #[derive(Debug, Clone)]
@@ -125,11 +125,11 @@ impl RedisConfig {
     /// the channels' own.
     ///
     /// ```
-    /// let c = ssekit_redis::RedisConfig::new("k").maxlen(50);
+    /// let c = ssekit_redis::RedisConfig::new("k").with_maxlen(50);
     /// # drop(c);
     /// ```
     #[must_use]
-    pub fn maxlen(mut self, n: u64) -> RedisConfig {
+    pub fn with_maxlen(mut self, n: u64) -> RedisConfig {
         self.maxlen = n.max(1);
         self
     }
