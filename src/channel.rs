@@ -4,7 +4,7 @@
 //!
 //! A [`Channel`] is one ordered log of events with ids it assigns, [`Seq`]s written
 //! `<epoch>-<offset>`: the epoch is when the log began (milliseconds since the Unix epoch),
-//! the offset counts from 0 without holes. So a client (or [`crate::sequence::Sequence`]) can
+//! the offset counts from 0 without holes (for the ids it assigns). So a client (or [`crate::sequence::Sequence`]) can
 //! tell a gap by arithmetic, and a server restarted with an empty log (a new epoch) is never
 //! taken for the same history.
 //!
@@ -24,6 +24,19 @@
 //!   resumes. Publishers cannot send that type ([`PublishError::Reserved`]).
 //! - **Graceful shutdown**: [`Channel::shutdown`] sends every subscriber a `retry:` saying when
 //!   to come back, and ends their streams.
+//!
+//! A gap event's data is `{"reason":…,"last_event_id":…,"resumes_at":…}`: the client's id
+//! (when it is one of the form `<epoch>-<offset>`; `null` otherwise) and the id the stream
+//! goes on with (`null`: with the next event published). The reasons:
+//!
+//! | reason | when |
+//! |---|---|
+//! | `unknown_id` | the id is not of the channel's form, was never issued here, or is ahead of the newest (without a store or [`ChannelConfig::with_wait_for_ahead`]): the stream goes on live |
+//! | `new_history` | the id is from an earlier epoch, or the log started again (a new epoch) while it was subscribed |
+//! | `history_too_short` | the id is older than the history, and there is no store |
+//! | `lagged` | it fell behind the history, and there is no store |
+//! | `trimmed` | the store no longer holds the id, or the log skipped offsets (trimmed before this instance read them) |
+//! | `store_unavailable` | the store failed while filling in |
 //!
 //! ```
 //! use futures_util::StreamExt;
@@ -225,8 +238,10 @@ impl Default for ChannelConfig {
 
 impl ChannelConfig {
     /// The defaults: a history of 10,000 events and 16 MiB, events up to 1 MiB encoded,
-    /// 10,000 subscribers, a send timeout of 30 s, keep-alives every 15 s, no `retry:` sent,
-    /// `Retry-After: 5` when full, gap events of type `gap`, the epoch taken from the clock.
+    /// 10,000 subscribers of at most 32 topics each, a send timeout of 30 s, keep-alives every
+    /// 15 s, no `retry:` sent, `Retry-After: 5` when full, gap events of type `gap`, the epoch
+    /// taken from the clock, no replay to new subscribers, ids ahead of the newest not
+    /// waited for.
     ///
     /// ```
     /// let c = ssekit::channel::ChannelConfig::new();
@@ -312,7 +327,9 @@ impl ChannelConfig {
 
     /// A subscriber that leaves an event untaken this long is dropped, however few events
     /// wait for it (its stream ends; it resumes from the history when it reconnects).
-    /// Checked at each publish and by [`Channel::evict_lagging`].
+    /// Checked by publishes (at most every eighth of it, so a subscriber goes within 9/8 of
+    /// it) and by [`Channel::evict_lagging`], which a server runs on a timer for the times
+    /// nothing is published (`ssekit-redis` does).
     ///
     /// ```
     /// let c = ssekit::channel::ChannelConfig::new().with_send_timeout(std::time::Duration::from_secs(5));
@@ -578,7 +595,7 @@ impl fmt::Display for PublishError {
             PublishError::HasId => f.write_str("the event has an id; the channel assigns ids"),
             PublishError::Reserved => f.write_str("the event's type is reserved for gap events"),
             PublishError::TooLarge { size, max } => {
-                write!(f, "the event is {size} bytes encoded, more than {max}")
+                write!(f, "the event is larger than {max} bytes ({size})")
             }
             PublishError::NotAfterHead { head } => {
                 write!(f, "the id is not after the newest one ({head})")
@@ -669,7 +686,7 @@ impl fmt::Display for SubscribeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SubscribeError::Full { max, .. } => {
-                write!(f, "the channel has its most subscribers ({max})")
+                write!(f, "the channel is full ({max} subscribers)")
             }
             SubscribeError::TooManyTopics { max } => {
                 write!(f, "more topics than a subscription may name ({max})")
@@ -971,7 +988,7 @@ impl Channel {
     }
 
     /// The topic `name` if it was made: how a server resolves the topics a client asks for
-    /// without letting it make any.
+    /// without letting it make any. `""` is the default topic, which always exists.
     ///
     /// ```
     /// let channel = ssekit::channel::Channel::default();
@@ -991,8 +1008,10 @@ impl Channel {
     ///
     /// # Errors
     ///
-    /// [`PublishError::HasId`], [`PublishError::Reserved`], [`PublishError::TooLarge`] or
-    /// [`PublishError::Closed`]; nothing is published then.
+    /// [`PublishError::HasId`], [`PublishError::Reserved`], [`PublishError::TooLarge`],
+    /// [`PublishError::Closed`], or [`PublishError::NotAfterHead`] after
+    /// [`publish_with_id`](Self::publish_with_id) took an id of a later epoch; nothing is
+    /// published then.
     ///
     /// ```
     /// let channel = ssekit::channel::Channel::new(ssekit::channel::ChannelConfig::new().with_epoch(1));
@@ -1137,7 +1156,7 @@ impl Channel {
             Err(hub::PublishError::TooLarge { size, max }) => {
                 Err(PublishError::TooLarge { size, max })
             }
-            Err(_) => Err(PublishError::Closed),
+            Err(hub::PublishError::Closed) => Err(PublishError::Closed),
         }
     }
 
@@ -1487,9 +1506,12 @@ impl Subscription {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-    /// let channel = ssekit::channel::Channel::default();
-    /// let response = channel.subscribe(None).unwrap().into_body().into_http_response();
-    /// assert_eq!(response.headers()["content-type"], "text/event-stream");
+    /// use futures_util::StreamExt;
+    /// let channel = ssekit::channel::Channel::new(ssekit::channel::ChannelConfig::new().with_epoch(1));
+    /// channel.publish(ssekit::Event::new("x")).unwrap();
+    /// let mut body = channel.subscribe(None).unwrap().into_body();
+    /// // A new subscriber learns the newest id first.
+    /// assert_eq!(body.next().await.unwrap().unwrap(), "id: 1-0\n\n");
     /// # }
     /// ```
     #[cfg(feature = "tokio")]

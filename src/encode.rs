@@ -316,7 +316,8 @@ impl Encoded {
 }
 
 impl Encoded {
-    /// Bytes that came from `Encoded` frames (a hub's ring holds nothing else).
+    /// Bytes made by the crate itself: whole encoded events (a channel's hub holds nothing
+    /// else), or a field line put in front of one (a channel's `retry:`).
     #[cfg(feature = "channel")]
     pub(crate) fn from_trusted(bytes: Bytes) -> Encoded {
         Encoded(bytes)

@@ -173,8 +173,7 @@ impl Event {
         self
     }
 
-    /// The same event under `id`, replacing any it had, and without any `retry` (a channel's
-    /// stored events carry their id; `retry` is the channel's to send).
+    /// The same event under `id`, replacing any it had.
     #[cfg(feature = "channel")]
     pub(crate) fn with_id(mut self, id: EventId) -> Event {
         self.id = Some(id);

@@ -285,7 +285,7 @@ impl<K: fmt::Debug> std::error::Error for PublishError<K> {}
 ///
 /// ```
 /// use ssekit::hub::SubscribeError;
-/// assert_eq!(SubscribeError::Full { max: 3 }.to_string(), "3 subscribers already, the most allowed");
+/// assert_eq!(SubscribeError::Full { max: 3 }.to_string(), "the hub is full (3 subscribers)");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -302,7 +302,7 @@ impl fmt::Display for SubscribeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SubscribeError::Full { max } => {
-                write!(f, "{max} subscribers already, the most allowed")
+                write!(f, "the hub is full ({max} subscribers)")
             }
         }
     }
@@ -817,7 +817,7 @@ impl<K: Ord + Clone> Hub<K> {
         evicted
     }
 
-    /// Applies the time policy now (publishing does it too): call it from a timer when
+    /// Applies the eviction policy now (publishing does it too): call it from a timer when
     /// publishes may pause for long. Returns how many subscribers it evicted.
     ///
     /// ```

@@ -106,9 +106,12 @@
 //! (the standard's rules, plus backoff, attempts, one-shot streams and an idle timeout); hand
 //! it every item ([`Reconnect::on_item`](reconnect::Reconnect::on_item)) and it keeps the
 //! last event ID, id-only blocks included. [`sequence::Sequence`] tells gaps by arithmetic on
-//! `<epoch>-<offset>` ids. With the `hub` feature, `hub::Hub` fans encoded frames out to any
-//! number of subscribers with exact resume, explicit gaps and eviction of subscribers that fall
-//! behind.
+//! `<epoch>-<offset>` ids. With the `channel` feature, `channel::Channel` is a broadcast
+//! channel of events: ids, topics, a bounded history, exact resume with `Last-Event-ID`, gap
+//! events and shutdown, on one instance or (with a `channel::Store`, such as the
+//! `ssekit-redis` crate's) many. Underneath, with the `hub` feature, `hub::Hub` fans encoded
+//! frames out to any number of subscribers with exact resume, explicit gaps and eviction of
+//! subscribers that fall behind.
 //!
 //! # Features
 //!
@@ -119,7 +122,9 @@
 //! | `axum` | no | [`EncodeStream`] is an axum `IntoResponse` (through `axum-core`; implies `http-body`). |
 //! | `tokio` | no | [`TokioTimer`], keep-alive on tokio's clock. |
 //! | `serde` | no | [`EventBuilder::json`]. |
-//! | `hub` | no | `hub::Hub`: a runtime-agnostic fan-out ring of encoded frames. |
+//! | `hub` | no | `hub::Hub`: a runtime-agnostic fan-out ring of encoded frames, bounded by frames and bytes. |
+//! | `channel` | no | `channel::Channel`: broadcast channels of events with ids, topics, gap events and a store interface (implies `hub`). |
+//! | `reqwest` | no | `EventSource`, a reconnecting client on reqwest 0.13 (implies `http-body` and `tokio`). |
 //!
 //! The minimum supported Rust version is 1.85.
 //!

@@ -75,7 +75,7 @@ pub struct Game {
 pub type Events = Pin<Box<dyn Stream<Item = Encoded> + Send>>;
 
 /// What a connection gets.
-pub enum Subscription {
+pub enum Connection {
     /// The events after the client's last id, then the live ones, until full time.
     Stream(Events),
     /// The client has seen the whole match: `204 No Content` tells it to stop reconnecting.
@@ -189,14 +189,14 @@ impl Game {
     /// match never has is treated as none, so the client gets the match so far; an id not
     /// played yet (a server restarted mid-match, a client from its earlier run) waits for the
     /// events after it. Every stream ends at full time.
-    pub fn subscribe(&self, after: Option<Seq>) -> Subscription {
+    pub fn subscribe(&self, after: Option<Seq>) -> Connection {
         let full_time = Game::id(self.moments.len() as u64 - 1);
         let after = match after {
             Some(id) if id > full_time => {
                 eprintln!("client connected with an id past the match ({id}), from the start");
                 None
             }
-            // The moment's number in the match, 1 to 40.
+            // The moment's number in the match, from 1.
             Some(id) => {
                 eprintln!("client connected, resuming after event {}", id.offset() + 1);
                 Some(id)
@@ -207,12 +207,12 @@ impl Game {
             }
         };
         if after == Some(full_time) {
-            return Subscription::Over;
+            return Connection::Over;
         }
         let last_event_id = after.map(|id| id.to_string());
         let events = match self.channel.subscribe(last_event_id.as_deref()) {
             Ok(events) => events,
-            Err(full) => return Subscription::Full(full),
+            Err(full) => return Connection::Full(full),
         };
         let cut = self.cut.subscribe();
         // The channel's stream, until full time has been sent or the connection is cut.
@@ -225,7 +225,7 @@ impl Game {
             let over = events.last_id() == Some(full_time);
             Some((frame, (!over).then_some((events, cut))))
         });
-        Subscription::Stream(Box::pin(stream))
+        Connection::Stream(Box::pin(stream))
     }
 }
 
@@ -322,11 +322,8 @@ pub fn report(game: &Game) -> impl Stream<Item = Event> + Send {
             .expect("valid")
     });
     let done = Event::new("[DONE]");
-    futures_util::StreamExt::then(
-        futures_util::stream::iter(chunks.chain([done])),
-        |e| async {
-            tokio::time::sleep(Duration::from_millis(15)).await;
-            e
-        },
-    )
+    futures_util::stream::iter(chunks.chain([done])).then(|e| async {
+        tokio::time::sleep(Duration::from_millis(15)).await;
+        e
+    })
 }

@@ -42,6 +42,15 @@ pub fn check_bearer(authorization: Option<&[u8]>, token: Option<&str>) -> Result
     }
 }
 
+/// The environment variable `name` parsed as a `T`, or `default` when it is unset or does not
+/// parse.
+pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// A duration in seconds from the environment variable `name`, or `default` when it is unset;
 /// a value that is not a finite, non-negative number of seconds is refused with a message.
 pub fn env_secs(name: &str, default: std::time::Duration) -> std::time::Duration {

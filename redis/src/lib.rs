@@ -55,6 +55,11 @@
 
 #![deny(missing_docs)]
 
+/// The README's example, compiled as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -330,12 +335,26 @@ pub struct RedisChannel {
 struct Inner {
     store: Arc<RedisStore>,
     channel: Channel,
-    tail: tokio::task::JoinHandle<()>,
+    /// The tail and the sweep.
+    tasks: [tokio::task::JoinHandle<()>; 2],
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        self.tail.abort();
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// Applies the send timeout when nothing is published too: every eighth of it (at least
+/// every 100 ms, at most every second).
+async fn sweep(channel: Channel) {
+    let every = (channel.config().send_timeout() / 8)
+        .clamp(Duration::from_millis(100), Duration::from_secs(1));
+    loop {
+        tokio::time::sleep(every).await;
+        channel.evict_lagging(std::time::Instant::now());
     }
 }
 
@@ -350,7 +369,8 @@ impl fmt::Debug for RedisChannel {
 
 impl RedisChannel {
     /// A channel with the settings of `channel` (its history is this instance's cache of the
-    /// stream), and the tail that feeds it, spawned on the current tokio runtime.
+    /// stream), the tail that feeds it and a task that applies the send timeout when nothing
+    /// is published, spawned on the current tokio runtime.
     ///
     /// # Panics
     ///
@@ -364,11 +384,12 @@ impl RedisChannel {
         let store = Arc::new(RedisStore::new(client, config));
         let channel = Channel::with_store(channel, Arc::new(Shared(Arc::clone(&store))));
         let tail = tokio::spawn(tail(Arc::clone(&store), channel.clone()));
+        let sweep = tokio::spawn(sweep(channel.clone()));
         RedisChannel {
             inner: Arc::new(Inner {
                 store,
                 channel,
-                tail,
+                tasks: [tail, sweep],
             }),
         }
     }
@@ -494,4 +515,46 @@ fn ingest(channel: &Channel, last: &mut Option<Seq>, entry: &StreamId) {
     let topic = (!stored.topic.is_empty()).then(|| channel.topic(&stored.topic));
     // Refused (larger than this instance takes): left out, and the jump it leaves announced.
     let _ = channel.publish_with_id(stored.id, topic.as_ref(), stored.event);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn entry(id: &str, fields: &[(&str, &[u8])]) -> StreamId {
+        StreamId {
+            id: id.to_owned(),
+            map: fields
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), Value::BulkString(v.to_vec())))
+                .collect::<HashMap<_, _>>(),
+        }
+    }
+
+    #[test]
+    fn entries_this_crate_wrote_are_events_and_others_are_skipped() {
+        let e = stored(&entry(
+            "17-3",
+            &[("data", b"{}"), ("type", b"goal"), ("topic", b"scores")],
+        ))
+        .unwrap();
+        assert_eq!((e.id, e.topic.as_str()), (Seq::new(17, 3), "scores"));
+        assert_eq!(e.event.to_bytes(), "event: goal\ndata: {}\n\n");
+        let plain = stored(&entry("17-4", &[("data", b"a\nb")])).unwrap();
+        assert_eq!(
+            (plain.topic.as_str(), plain.event.to_bytes()),
+            ("", "data: a\ndata: b\n\n".into())
+        );
+        // Written by someone else: no data, data that is not UTF-8, a type that would forge a
+        // field, an id that is not ours.
+        assert!(stored(&entry("17-5", &[("type", b"goal")])).is_none());
+        assert!(stored(&entry("17-5", &[("data", b"\xff")])).is_none());
+        assert!(stored(&entry(
+            "17-5",
+            &[("data", b"x"), ("type", b"a\ndata: forged")]
+        ))
+        .is_none());
+        assert!(stored(&entry("17-x", &[("data", b"x")])).is_none());
+    }
 }

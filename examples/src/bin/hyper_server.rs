@@ -22,7 +22,7 @@ use hyper::{header, Method, Request, Response, StatusCode};
 use ssekit::stream::Encode;
 use ssekit::EncodeStream;
 
-use ssekit_examples::game::{self, Game, Subscription};
+use ssekit_examples::game::{self, Connection, Game};
 use ssekit_examples::{serve, PAGE};
 
 /// One body type for every route: SSE streams and plain answers alike.
@@ -64,10 +64,10 @@ async fn handle(server: Arc<Server>, req: Request<Incoming>) -> Response<Body> {
         (&Method::GET, "/events") => {
             let id = ssekit::body::last_event_id(req.headers(), req.uri().query());
             match game.subscribe(game::resume_after(id)) {
-                Subscription::Over => plain(StatusCode::NO_CONTENT, "text/plain", ""),
-                Subscription::Stream(events) => sse(events, keep_alive),
+                Connection::Over => plain(StatusCode::NO_CONTENT, "text/plain", ""),
+                Connection::Stream(events) => sse(events, keep_alive),
                 // Too many connections: `503 Service Unavailable` with `Retry-After`.
-                Subscription::Full(full) => full
+                Connection::Full(full) => full
                     .into_http_response::<Full<Bytes>>()
                     .map(BodyExt::boxed_unsync),
             }

@@ -12,7 +12,8 @@
 //!   and the connection limits of `ssekit_examples::serve` (`MAX_CONNECTIONS`,
 //!   `HEADER_READ_TIMEOUT_SECS`, `WRITE_TIMEOUT_SECS`).
 //! - `GET /events`: the match as SSE. Named events `kickoff`, `goal`, `card`, `substitution`,
-//!   `halftime`, `fulltime`; commentary as default messages; an id on every event (1, 2, …), a
+//!   `halftime`, `fulltime`; commentary as default messages; an id on every event
+//!   (`<epoch>-0`, `<epoch>-1`, … with the match's fixed epoch), a
 //!   `retry` hint, keep-alive comments. `Last-Event-ID` (or `?last_event_id=`) resumes exactly
 //!   after that event; a client that has seen full time gets `204 No Content` (stop).
 //! - `GET /report`: an LLM-style one-shot stream of the match report, ending with `[DONE]`.
@@ -30,7 +31,7 @@ use axum::{Json, Router};
 use ssekit::body::LastEventId;
 use ssekit::EncodeStream;
 
-use ssekit_examples::game::{self, Game, Subscription};
+use ssekit_examples::game::{self, Connection, Game};
 use ssekit_examples::{serve, PAGE};
 
 #[derive(Clone)]
@@ -45,10 +46,10 @@ struct App {
 /// that was reloaded), when it is an id the server could have sent.
 async fn events(State(app): State<App>, LastEventId(id): LastEventId) -> Response {
     match app.game.subscribe(game::resume_after(id)) {
-        Subscription::Over => StatusCode::NO_CONTENT.into_response(),
+        Connection::Over => StatusCode::NO_CONTENT.into_response(),
         // Too many connections: `503 Service Unavailable` with `Retry-After`.
-        Subscription::Full(full) => full.into_response(),
-        Subscription::Stream(events) => EncodeStream::new(events)
+        Connection::Full(full) => full.into_response(),
+        Connection::Stream(events) => EncodeStream::new(events)
             .keep_alive_tokio(app.keep_alive)
             .into_response(),
     }

@@ -14,20 +14,17 @@
 //! ```
 //!
 //! Settings: `ADMIN_TOKEN` (`POST /publish` takes `Authorization: Bearer $ADMIN_TOKEN`),
-//! `MAX_EVENT_BYTES` (64 KiB: Redis keeps `MAXLEN` of them), `PORT`, `REDIS_URL`
-//! (`redis://127.0.0.1:6379`), `STREAM_KEY` (`live_scores`), `MAXLEN` (10000), `RING` (events
-//! this instance keeps, 1024), `RING_BYTES` (16 MiB), `KEEP_ALIVE_SECS` (15),
-//! `SEND_TIMEOUT_SECS` (10: a client that takes nothing for that long is dropped),
-//! `MAX_SUBSCRIBERS` (10,000), `PLAY=1` (this instance plays the match), `MATCH_SPEED`, and
-//! the connection limits of `ssekit_examples::serve`.
-//!
-//! Routes: `GET /` (the page), `GET /events` (`Last-Event-ID` or `?last_event_id=`),
-//! `POST /publish?event=TYPE` (body: the data), `GET /api/state` (the newest event),
-//! `GET /api/match`, `GET /health`.
+//! `MAX_EVENT_BYTES` (64 KiB; Redis keeps `MAXLEN` of them), `PORT`, `REDIS_URL`, `STREAM_KEY`,
+//! `MAXLEN` (10000), `RING` and `RING_BYTES` (what this instance keeps: 1024, 16 MiB),
+//! `KEEP_ALIVE_SECS` (15), `SEND_TIMEOUT_SECS` (10: a client that takes nothing for that long
+//! is dropped), `MAX_SUBSCRIBERS` (10,000), `PLAY=1` (this instance plays the match),
+//! `MATCH_SPEED`, and the connection limits of `ssekit_examples::serve`. Routes: `GET /`,
+//! `GET /events`, `POST /publish?event=TYPE` (body: the data), `GET /api/state` (the newest
+//! event), `GET /api/match`, `GET /health`.
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -35,9 +32,9 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{header, Method, Request, Response, StatusCode};
 use serde_json::json;
-use ssekit::channel::{ChannelConfig, PublishError};
+use ssekit::channel::ChannelConfig;
 use ssekit::Event;
-use ssekit_examples::{game, serve, PAGE};
+use ssekit_examples::{env_or as env, game, serve, PAGE};
 use ssekit_redis::{Error, RedisChannel, RedisConfig};
 
 type Body = http_body_util::combinators::UnsyncBoxBody<Bytes, Infallible>;
@@ -50,37 +47,27 @@ struct App {
     max_event_bytes: usize,
 }
 
-fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn plain(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
     let mut response = Response::new(Full::new(body.into()).boxed_unsync());
     *response.status_mut() = status;
     response
 }
 
+fn typed(content_type: &'static str, body: impl Into<Bytes>) -> Response<Body> {
+    let mut response = plain(StatusCode::OK, body);
+    let value = header::HeaderValue::from_static(content_type);
+    response.headers_mut().insert(header::CONTENT_TYPE, value);
+    response
+}
+
 fn json(value: &serde_json::Value) -> Response<Body> {
-    let mut response = plain(StatusCode::OK, value.to_string());
-    let content_type = header::HeaderValue::from_static("application/json");
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, content_type);
-    response
+    typed("application/json", value.to_string())
 }
 
 async fn handle(app: Arc<App>, req: Request<Incoming>) -> Response<Body> {
     let channel = app.fanout.channel();
     match (req.method(), req.uri().path()) {
-        (&Method::GET, "/") => {
-            let mut page = plain(StatusCode::OK, PAGE);
-            let html = header::HeaderValue::from_static("text/html; charset=utf-8");
-            page.headers_mut().insert(header::CONTENT_TYPE, html);
-            page
-        }
+        (&Method::GET, "/") => typed("text/html; charset=utf-8", PAGE),
         (&Method::GET, "/api/match") => json(app.game.info()),
         (&Method::GET, "/health") => json(&json!({
             "subscribers": channel.subscriber_count(),
@@ -121,10 +108,7 @@ async fn publish(app: &App, req: Request<Incoming>) -> Response<Body> {
     let token = app.admin_token.as_deref();
     if let Err(status) = ssekit_examples::check_bearer(authorization.map(|v| v.as_bytes()), token) {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
-        return plain(
-            status,
-            "publishing takes `Authorization: Bearer $ADMIN_TOKEN`\n",
-        );
+        return plain(status, "publishing takes the bearer token\n");
     }
     let kind = req.uri().query().and_then(|q| {
         q.split('&')
@@ -135,10 +119,7 @@ async fn publish(app: &App, req: Request<Incoming>) -> Response<Body> {
     let body = match limited.collect().await {
         Ok(body) => body.to_bytes(),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            return plain(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "larger than MAX_EVENT_BYTES\n",
-            )
+            return plain(StatusCode::PAYLOAD_TOO_LARGE, "over MAX_EVENT_BYTES\n")
         }
         Err(_) => return plain(StatusCode::BAD_REQUEST, "unreadable body\n"),
     };
@@ -155,10 +136,7 @@ async fn publish(app: &App, req: Request<Incoming>) -> Response<Body> {
     };
     match app.fanout.publish(event).await {
         Ok(id) => plain(StatusCode::OK, format!("{id}\n")),
-        Err(Error::Refused(PublishError::TooLarge { .. })) => plain(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "larger than the channel takes\n",
-        ),
+        // The reserved `gap` type, or too large once encoded.
         Err(Error::Refused(refused)) => plain(StatusCode::BAD_REQUEST, format!("{refused}\n")),
         Err(e) => plain(StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")),
     }
@@ -200,14 +178,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         game: game::Game::new(),
         admin_token: ssekit_examples::admin_token(),
         max_event_bytes,
-    });
-    // The send timeout also applies when nothing is published.
-    let sweeper = app.fanout.channel().clone();
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            sweeper.evict_lagging(Instant::now());
-        }
     });
     if env("PLAY", 0u8) == 1 {
         tokio::spawn(play(Arc::clone(&app), game::match_speed()));
