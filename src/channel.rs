@@ -93,7 +93,7 @@ use futures_core::Stream;
 
 use crate::encode::Encoded;
 use crate::event::Event;
-use crate::field::EventId;
+use crate::field::{EventId, EventType};
 use crate::hub::{self, Cursor, Delivery, Hub, HubConfig, Position};
 
 /// An event id of a [`Channel`]: `<epoch>-<offset>`, ordered as numbers (epoch first).
@@ -223,7 +223,7 @@ pub struct ChannelConfig {
     keep_alive: Duration,
     retry: Option<Duration>,
     retry_after: Duration,
-    gap_event: String,
+    gap_event: EventType,
     epoch: Option<u64>,
     replay: usize,
     wait_for_ahead: bool,
@@ -258,7 +258,7 @@ impl ChannelConfig {
             keep_alive: Duration::from_secs(15),
             retry: None,
             retry_after: Duration::from_secs(5),
-            gap_event: "gap".to_string(),
+            gap_event: EventType::from_static("gap"),
             epoch: None,
             replay: 0,
             wait_for_ahead: false,
@@ -269,8 +269,8 @@ impl ChannelConfig {
     /// How many events the history keeps (at least 1).
     ///
     /// ```
-    /// let c = ssekit::channel::ChannelConfig::new().with_history_events(5);
-    /// # drop(c);
+    /// let c = ssekit::channel::ChannelConfig::new().with_history_events(0);
+    /// assert_eq!(c.history_events(), 1);
     /// ```
     #[must_use]
     pub fn with_history_events(mut self, n: usize) -> ChannelConfig {
@@ -282,7 +282,7 @@ impl ChannelConfig {
     ///
     /// ```
     /// let c = ssekit::channel::ChannelConfig::new().with_history_bytes(1 << 20);
-    /// # drop(c);
+    /// assert_eq!(c.history_bytes(), 1 << 20);
     /// ```
     #[must_use]
     pub fn with_history_bytes(mut self, bytes: usize) -> ChannelConfig {
@@ -317,7 +317,7 @@ impl ChannelConfig {
     ///
     /// ```
     /// let c = ssekit::channel::ChannelConfig::new().with_max_subscribers(100);
-    /// # drop(c);
+    /// assert_eq!(c.max_subscribers(), 100);
     /// ```
     #[must_use]
     pub fn with_max_subscribers(mut self, n: usize) -> ChannelConfig {
@@ -333,7 +333,7 @@ impl ChannelConfig {
     ///
     /// ```
     /// let c = ssekit::channel::ChannelConfig::new().with_send_timeout(std::time::Duration::from_secs(5));
-    /// # drop(c);
+    /// assert_eq!(c.send_timeout().as_secs(), 5);
     /// ```
     #[must_use]
     pub fn with_send_timeout(mut self, timeout: Duration) -> ChannelConfig {
@@ -369,7 +369,7 @@ impl ChannelConfig {
     ///
     /// ```
     /// let c = ssekit::channel::ChannelConfig::new().with_retry(Some(std::time::Duration::from_secs(1)));
-    /// # drop(c);
+    /// assert_eq!(c.retry(), Some(std::time::Duration::from_secs(1)));
     /// ```
     #[must_use]
     pub fn with_retry(mut self, retry: Option<Duration>) -> ChannelConfig {
@@ -381,7 +381,7 @@ impl ChannelConfig {
     ///
     /// ```
     /// let c = ssekit::channel::ChannelConfig::new().with_retry_after(std::time::Duration::from_secs(30));
-    /// # drop(c);
+    /// assert_eq!(c.retry_after().as_secs(), 30);
     /// ```
     #[must_use]
     pub fn with_retry_after(mut self, after: Duration) -> ChannelConfig {
@@ -390,19 +390,17 @@ impl ChannelConfig {
     }
 
     /// The type of the gap events the channel sends (`gap` by default); publishing an event
-    /// of this type is refused. It must be a valid event type (no line breaks): one that is
-    /// not falls back to `gap`.
+    /// of this type is refused.
     ///
     /// ```
-    /// let c = ssekit::channel::ChannelConfig::new().with_gap_event("ssekit-gap");
+    /// use ssekit::EventType;
+    /// let c = ssekit::channel::ChannelConfig::new().with_gap_event(EventType::try_from("ssekit-gap")?);
     /// assert_eq!(c.gap_event(), "ssekit-gap");
+    /// # Ok::<(), ssekit::error::EventError>(())
     /// ```
     #[must_use]
-    pub fn with_gap_event(mut self, event_type: impl Into<String>) -> ChannelConfig {
-        let t = event_type.into();
-        if !t.is_empty() && !t.contains(['\r', '\n']) {
-            self.gap_event = t;
-        }
+    pub fn with_gap_event(mut self, event_type: EventType) -> ChannelConfig {
+        self.gap_event = event_type;
         self
     }
 
@@ -413,7 +411,7 @@ impl ChannelConfig {
     /// ```
     #[must_use]
     pub fn gap_event(&self) -> &str {
-        &self.gap_event
+        self.gap_event.as_str()
     }
 
     /// A new subscriber (no `Last-Event-ID`) first gets the events of its topics among the
@@ -446,7 +444,7 @@ impl ChannelConfig {
     ///
     /// ```
     /// let c = ssekit::channel::ChannelConfig::new().with_wait_for_ahead(true);
-    /// # drop(c);
+    /// assert!(c.waits_for_ahead());
     /// ```
     #[must_use]
     pub fn with_wait_for_ahead(mut self, wait: bool) -> ChannelConfig {
@@ -1103,7 +1101,7 @@ impl Channel {
         }
         if event
             .event_type()
-            .is_some_and(|t| t.as_str() == self.shared.config.gap_event)
+            .is_some_and(|t| t.as_str() == self.shared.config.gap_event.as_str())
         {
             return Err(PublishError::Reserved);
         }
@@ -1493,7 +1491,7 @@ impl Subscription {
             id(resumes_at)
         );
         Event::builder()
-            .event(self.shared.config.gap_event.as_str())
+            .event(self.shared.config.gap_event.clone())
             .data(data)
             .build()
             .map(|e| Encoded::new(&e))

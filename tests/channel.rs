@@ -276,7 +276,8 @@ fn an_event_over_the_size_limit_is_refused_and_nothing_is_published() {
 
 #[test]
 fn the_gap_type_is_reserved_whatever_it_is_called() {
-    let channel = channel(ChannelConfig::new().with_gap_event("resync"));
+    let resync = ssekit::EventType::try_from("resync").unwrap();
+    let channel = channel(ChannelConfig::new().with_gap_event(resync));
     let forged = |t: &str| Event::builder().event(t).data("{}").build().unwrap();
     assert_eq!(
         channel.publish(forged("resync")),

@@ -158,6 +158,59 @@ fn run_channel(rt: &tokio::runtime::Runtime, events: &[Event], others: usize) ->
     })
 }
 
+/// What 10,000 subscribers waiting on one topic cost a publish on another: the same 100,000
+/// publishes timed with them and without, interleaved over `rounds`; then each of them must
+/// get exactly the one event of its own topic.
+fn other_topics(rounds: usize) {
+    use futures_util::FutureExt;
+    let run = |subscribers: usize| {
+        let channel = Channel::new(
+            ChannelConfig::new()
+                .with_epoch(1)
+                .with_history_events(1 << 16)
+                .with_history_bytes(1 << 30)
+                .with_max_subscribers(SUBSCRIBERS),
+        );
+        let (mine, other) = (channel.topic("mine"), channel.topic("other"));
+        let mut waiting: Vec<_> = (0..subscribers)
+            .map(|_| channel.subscribe_to([&mine], None).unwrap())
+            .collect();
+        for s in &mut waiting {
+            assert!(s.next().now_or_never().is_none()); // listed, waiting
+        }
+        let event = Event::builder().event("other").data("{}").build().unwrap();
+        let start = Instant::now();
+        for _ in 0..100_000 {
+            channel.publish_to(&other, event.clone()).unwrap();
+        }
+        let per = start.elapsed().as_secs_f64() / 100_000.0;
+        channel.publish_to(&mine, Event::new("mine")).unwrap();
+        for s in &mut waiting {
+            let frame = s.next().now_or_never().flatten().unwrap();
+            assert!(frame.as_bytes().ends_with(b"data: mine\n\n"));
+            assert!(s.next().now_or_never().is_none());
+        }
+        per
+    };
+    let mut ratios = Vec::new();
+    let mut alone = Vec::new();
+    for _ in 0..rounds {
+        let without = run(0);
+        ratios.push(run(SUBSCRIBERS) / without);
+        alone.push(without);
+    }
+    ratios.sort_by(f64::total_cmp);
+    alone.sort_by(f64::total_cmp);
+    println!(
+        "a publish on a topic nobody follows, with {SUBSCRIBERS} subscribers waiting on another \
+         ÷ with none: median {:.3}× ({:.3}–{:.3}, {rounds} rounds; {:.0} ns per publish alone)",
+        ratios[rounds / 2],
+        ratios[0],
+        ratios[rounds - 1],
+        alone[rounds / 2] * 1e9
+    );
+}
+
 /// Heap bytes per idle subscriber: first the subscription alone, then a waiting task.
 fn idle_memory(frames: &[Bytes]) {
     // The subscription alone.
@@ -269,6 +322,7 @@ fn benches(c: &mut Criterion) {
     idle_memory(&frames);
     let rt = runtime();
     let events = goal_events();
+    other_topics(7);
     interleaved(&rt, &frames, &events);
     let mut g = c.benchmark_group("fanout_10k");
     g.sample_size(10);
