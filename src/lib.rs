@@ -176,6 +176,9 @@ mod message;
 mod parser;
 pub mod reconnect;
 pub mod sequence;
+#[cfg(feature = "std")]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
+pub mod shutdown;
 pub mod stream;
 mod swar;
 mod text;

@@ -172,6 +172,12 @@ impl Game {
         script
     }
 
+    /// Ends every stream of the match: each is sent `retry: <come_back_in>`, and clients
+    /// resume then, here or on the server that replaces this one.
+    pub fn shutdown(&self, come_back_in: Duration) {
+        self.channel.shutdown(come_back_in);
+    }
+
     /// Ends every open stream, as a server restart would: browsers reconnect with
     /// `Last-Event-ID`.
     pub fn cut_connections(&self) {

@@ -529,6 +529,39 @@ async fn servers_close_idle_sockets_and_refuse_past_their_caps() {
     }
 }
 
+/// On SIGINT the match's streams end at once with `retry:`, a report being streamed gets to
+/// finish, and the server exits.
+#[tokio::test]
+async fn live_scores_stops_gracefully() {
+    let (mut server, origin) = Running::server("live_scores", "0", &[("MATCH_SPEED", "0.01")]);
+    let live = reqwest::get(format!("{origin}/events")).await.unwrap();
+    let mut report = reqwest::get(format!("{origin}/report")).await.unwrap();
+    let first = tokio::time::timeout(Duration::from_secs(10), report.chunk())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(std::str::from_utf8(&first).unwrap().contains("\"content\""));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // The report is finished, to its `[DONE]`, not cut.
+    let rest = tokio::time::timeout(Duration::from_secs(10), report.text())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(rest.ends_with("data: [DONE]\n\n"), "{rest:?}");
+    // The match's stream ends with when to come back.
+    let live = tokio::time::timeout(Duration::from_secs(10), live.text())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(live.ends_with("retry: 5000\n\n"), "{live:?}");
+    assert!(server.wait_exit(Duration::from_secs(20)).success());
+}
+
 #[tokio::test]
 async fn admin_endpoints_take_the_token_and_are_closed_without_one() {
     for name in ["live_scores", "hyper_server"] {

@@ -17,6 +17,9 @@
 //!   `retry` hint, keep-alive comments. `Last-Event-ID` (or `?last_event_id=`) resumes exactly
 //!   after that event; a client that has seen full time gets `204 No Content` (stop).
 //! - `GET /report`: an LLM-style one-shot stream of the match report, ending with `[DONE]`.
+//! - On SIGINT or SIGTERM it stops: the match's streams end at once with `retry: 5000` (come
+//!   back in 5 s, here or on the server that replaces this one), `/report` streams get 5 s to
+//!   finish.
 //! - `POST /admin/disconnect`: ends every open stream, to watch browsers reconnect. It takes
 //!   `Authorization: Bearer $ADMIN_TOKEN`, and is refused when `ADMIN_TOKEN` is not set.
 
@@ -29,14 +32,19 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use ssekit::body::LastEventId;
-use ssekit::EncodeStream;
+use ssekit::shutdown::Shutdown;
+use ssekit::{EncodeStream, Event};
 
 use ssekit_examples::game::{self, Connection, Game};
 use ssekit_examples::{serve, PAGE};
 
+/// How long one-shot streams get to finish when the server stops, and when clients come back.
+const GRACE: Duration = Duration::from_secs(5);
+
 #[derive(Clone)]
 struct App {
     game: Arc<Game>,
+    shutdown: Shutdown,
     keep_alive: Duration,
     /// What `POST /admin/disconnect` requires (`ADMIN_TOKEN`); refused without one.
     admin_token: Option<Arc<str>>,
@@ -55,8 +63,12 @@ async fn events(State(app): State<App>, LastEventId(id): LastEventId) -> Respons
     }
 }
 
+/// A one-shot stream: on shutdown it gets `GRACE` to finish, then ends with a `retry:`.
 async fn report(State(app): State<App>) -> Response {
-    EncodeStream::new(game::report(&app.game)).into_response()
+    let bye = Event::builder().retry(GRACE).build().expect("valid");
+    EncodeStream::new(game::report(&app.game))
+        .shutdown_on(app.shutdown.deadline(GRACE), Some(bye))
+        .into_response()
 }
 
 async fn info(State(app): State<App>) -> Json<serde_json::Value> {
@@ -92,12 +104,33 @@ async fn main() -> std::io::Result<()> {
     let (listener, game) = game::start().await?;
     println!("live scores at http://{}/", listener.local_addr()?);
     let admin_token = ssekit_examples::admin_token().map(Arc::from);
+    let shutdown = Shutdown::new();
     let app = App {
-        game,
+        game: Arc::clone(&game),
+        shutdown: shutdown.clone(),
         keep_alive,
         admin_token,
     };
     // Not `axum::serve`: it has no header-read timeout or connection cap.
     let service = hyper_util::service::TowerToHyperService::new(router(app));
-    serve::serve(listener, serve::Limits::from_env(), service).await
+    tokio::select! {
+        served = serve::serve(listener, serve::Limits::from_env(), service) => return served,
+        () = stop_requested() => {}
+    }
+    // Stopping: the match's streams end now, with `retry:`; reports get `GRACE` to finish.
+    eprintln!("stopping: streams end, reports get {GRACE:?}");
+    game.shutdown(GRACE);
+    shutdown.trigger();
+    tokio::time::sleep(GRACE + Duration::from_millis(100)).await;
+    Ok(())
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM.
+async fn stop_requested() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("a SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
 }
