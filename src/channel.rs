@@ -1319,10 +1319,14 @@ impl Channel {
             shared: Arc::clone(&self.shared),
             cursor: join.cursor,
             pending: VecDeque::new(),
-            first_gap: gap,
-            head,
-            retry,
-            backfill,
+            start: (gap.is_some() || head.is_some() || retry.is_some()).then(|| {
+                Box::new(Start {
+                    gap,
+                    head,
+                    retry,
+                })
+            }),
+            backfill: backfill.map(Box::new),
             names,
             last_sent,
             done: false,
@@ -1409,19 +1413,26 @@ pub struct Subscription {
     shared: Arc<Shared>,
     cursor: Cursor<Seq>,
     pending: VecDeque<Encoded>,
-    /// The gap to announce before anything else: why, and the id it was about.
-    first_gap: Option<(&'static str, Option<Seq>)>,
-    /// `id: <head>`, sent after that gap, for a stream that starts live.
-    head: Option<Encoded>,
-    /// A `retry:` line, sent in front of the first block.
-    retry: Option<Encoded>,
+    /// What goes before anything else, until the first frame is out (boxed: a subscription
+    /// is mostly waiting, and the smaller it is the more of them fit in the caches).
+    start: Option<Box<Start>>,
     /// Events being fetched from the store, before the history's.
-    backfill: Option<Backfill>,
+    backfill: Option<Box<Backfill>>,
     /// Its topics' names (`None`: every topic), to filter what the store sends.
     names: Option<Box<[Arc<str>]>>,
     /// The id of the last event sent (or the one it resumed after).
     last_sent: Option<Seq>,
     done: bool,
+}
+
+/// What a subscription sends first.
+struct Start {
+    /// The gap to announce before anything else: why, and the id it was about.
+    gap: Option<(&'static str, Option<Seq>)>,
+    /// `id: <head>`, sent after that gap, for a stream that starts live.
+    head: Option<Encoded>,
+    /// A `retry:` line, sent in front of the first block.
+    retry: Option<Encoded>,
 }
 
 /// A subscription's fetch from the store: the events after `after` and before `until`.
@@ -1526,7 +1537,8 @@ impl Stream for Subscription {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Encoded>> {
         let this = self.get_mut();
         match this.poll_frame(cx) {
-            Poll::Ready(Some(frame)) => match this.retry.take() {
+            // The first frame out: the `retry` line goes in front of it.
+            Poll::Ready(Some(frame)) => match this.start.take().and_then(|s| s.retry) {
                 Some(retry) => Poll::Ready(Some(Encoded::concat([retry, frame]))),
                 None => Poll::Ready(Some(frame)),
             },
@@ -1544,12 +1556,14 @@ impl Subscription {
             if self.done {
                 return Poll::Ready(None);
             }
-            if let Some((reason, last)) = self.first_gap.take() {
-                self.announce(cx, reason, last);
-                continue;
-            }
-            if let Some(head) = self.head.take() {
-                return Poll::Ready(Some(head));
+            if let Some(start) = self.start.as_mut() {
+                if let Some((reason, last)) = start.gap.take() {
+                    self.announce(cx, reason, last);
+                    continue;
+                }
+                if let Some(head) = start.head.take() {
+                    return Poll::Ready(Some(head));
+                }
             }
             if self.backfill.is_some() {
                 if self.poll_backfill(cx).is_pending() {
@@ -1559,6 +1573,11 @@ impl Subscription {
             }
             match Pin::new(&mut self.cursor).poll_next(cx) {
                 Poll::Pending => return Poll::Pending,
+                // The common case, straight out.
+                Poll::Ready(Some(Delivery::Frame { id, frame })) => {
+                    self.last_sent = Some(id);
+                    return Poll::Ready(Some(Encoded::from_trusted(frame)));
+                }
                 Poll::Ready(Some(delivery)) => self.deliver(delivery),
                 Poll::Ready(None) => {
                     self.done = true;
@@ -1584,7 +1603,11 @@ impl Subscription {
             _ => None,
         };
         let gap = self.gap_frame(reason, last, resumes_at);
-        let head = self.head.take().unwrap_or_default();
+        let head = self
+            .start
+            .as_mut()
+            .and_then(|s| s.head.take())
+            .unwrap_or_default();
         match next {
             Some(Delivery::Frame { id, frame }) => {
                 self.last_sent = Some(id);
@@ -1609,7 +1632,7 @@ impl Subscription {
                 // What it was sent last: the cursor's, or a later one from the store.
                 let last = last.max(self.last_sent);
                 if self.shared.store.is_some() {
-                    self.backfill = Some(Backfill::new(last, Some(next)));
+                    self.backfill = Some(Box::new(Backfill::new(last, Some(next))));
                 } else {
                     let gap = self.gap_frame("lagged", last, Some(next));
                     self.pending.push_back(gap);
