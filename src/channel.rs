@@ -1295,12 +1295,6 @@ impl Channel {
             .filter(|_| live)
             .and_then(|head| Event::builder().id(head.to_string()).build().ok())
             .map(|event| Encoded::new(&event));
-        // `retry` rides on the first block sent: a block of `retry` alone is taken for an
-        // empty event by some clients.
-        let retry = self.shared.config.retry.map(|retry| {
-            let ms = u64::try_from(retry.as_millis()).unwrap_or(u64::MAX);
-            Encoded::from_trusted(format!("retry: {ms}\n").into())
-        });
         let last_sent = match (&head, parsed) {
             (Some(_), _) => join.head,
             (None, Some(Some(seq))) => Some(seq),
@@ -1319,13 +1313,7 @@ impl Channel {
             shared: Arc::clone(&self.shared),
             cursor: join.cursor,
             pending: VecDeque::new(),
-            start: (gap.is_some() || head.is_some() || retry.is_some()).then(|| {
-                Box::new(Start {
-                    gap,
-                    head,
-                    retry,
-                })
-            }),
+            start: Start::new(gap, head, self.shared.config.retry),
             backfill: backfill.map(Box::new),
             names,
             last_sent,
@@ -1433,6 +1421,23 @@ struct Start {
     head: Option<Encoded>,
     /// A `retry:` line, sent in front of the first block.
     retry: Option<Encoded>,
+}
+
+impl Start {
+    /// What goes first, if anything: `retry` rides on the first block sent (a block of
+    /// `retry` alone is taken for an empty event by some clients).
+    fn new(
+        gap: Option<(&'static str, Option<Seq>)>,
+        head: Option<Encoded>,
+        retry: Option<Duration>,
+    ) -> Option<Box<Start>> {
+        let retry = retry.map(|retry| {
+            let ms = u64::try_from(retry.as_millis()).unwrap_or(u64::MAX);
+            Encoded::from_trusted(format!("retry: {ms}\n").into())
+        });
+        (gap.is_some() || head.is_some() || retry.is_some())
+            .then(|| Box::new(Start { gap, head, retry }))
+    }
 }
 
 /// A subscription's fetch from the store: the events after `after` and before `until`.
