@@ -334,17 +334,6 @@ fn benches(c: &mut Criterion) {
     g.bench_function("tokio_broadcast", |b| {
         b.iter_custom(|iters| (0..iters).map(|_| run_broadcast(&rt, &frames)).sum())
     });
-    let events: Vec<Event> = (1..=FRAMES)
-        .map(|n| {
-            Event::builder()
-                .event("goal")
-                .data(format!(
-                    "{{\"minute\":{n},\"score\":{{\"home\":1,\"away\":0}}}}"
-                ))
-                .build()
-                .unwrap()
-        })
-        .collect();
     g.bench_function("ssekit_channel", |b| {
         b.iter_custom(|iters| (0..iters).map(|_| run_channel(&rt, &events, 0)).sum())
     });

@@ -72,13 +72,7 @@ fn start(binary: &PathBuf) -> (Child, String) {
 }
 
 fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap()
+    ssekit_test_support::rss_kib(pid).expect("the server's /proc/<pid>/status")
 }
 
 /// Opens an SSE stream and reads the response head (`200`, `text/event-stream`).

@@ -636,13 +636,7 @@ pub async fn redis_restart(binary: &Path) -> Result<(), String> {
 }
 
 fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
+    ssekit_test_support::rss_kib(pid).unwrap_or(0)
 }
 
 /// A client that never reads: a small receive buffer, a request for the stream, and nothing

@@ -12,3 +12,14 @@ pub mod counting;
 pub mod naive;
 #[cfg(feature = "server")]
 pub mod script;
+
+/// The resident set size of process `pid` in KiB (`VmRSS` in `/proc/<pid>/status`), if it can
+/// be read (Linux).
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+}
