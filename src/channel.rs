@@ -1478,7 +1478,7 @@ fn jump_reason(last: Option<Seq>, next: Seq) -> &'static str {
 impl fmt::Debug for Subscription {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Subscription")
-            .field("last", &self.cursor.last_id())
+            .field("last", &self.last_sent)
             .field("done", &self.done)
             .finish_non_exhaustive()
     }
